@@ -1,0 +1,28 @@
+using U2A.Core.Models;
+using static TorchSharp.torch;
+
+namespace U2A.Core.Unlearning;
+
+/// <summary>
+/// An unlearning strategy: a per-example loss <c>l_i</c> on negative examples, computed from response
+/// log-probabilities. Minimising <c>sum_i w_i l_i</c> unlearns the examples with weights <c>w</c>.
+/// </summary>
+/// <remarks>
+/// A strategy returns a vector (one loss per example) and never reduces it to a batch mean, so that any weights
+/// can multiply it. Retain terms and parameter regularisers are separate <see cref="IInnerTerm"/>s that the
+/// <see cref="InnerObjective"/> composes.
+/// </remarks>
+public interface IUnlearner
+{
+    /// <summary>Short name for logs and reports (for example "GradAscent", "NPO").</summary>
+    string Name { get; }
+
+    /// <summary>Whether <see cref="PerExampleLoss"/> needs the reference policy's log-probs.</summary>
+    bool NeedsReference { get; }
+
+    /// <summary>Per-example losses [B] from the policy's response log-probs (and the reference's, when <see cref="NeedsReference"/>).</summary>
+    Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference);
+
+    /// <summary>Terms this strategy adds to the inner objective besides the weighted forget losses (a retain term, say); empty for most.</summary>
+    IReadOnlyList<IInnerTerm> InnerTerms { get; }
+}
