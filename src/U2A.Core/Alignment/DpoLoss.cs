@@ -1,0 +1,43 @@
+using U2A.Core.Models;
+using static TorchSharp.torch;
+
+namespace U2A.Core.Alignment;
+
+/// <summary>The DPO loss variants.</summary>
+public enum DpoLossType
+{
+    /// <summary>DPO: <c>-log sigmoid(beta * h)</c>.</summary>
+    Sigmoid,
+    /// <summary>IPO: <c>(h - 1/(2 beta))^2</c>.</summary>
+    Ipo,
+    /// <summary>Hinge (SLiC): <c>max(0, 1 - beta * h)</c>.</summary>
+    Hinge,
+}
+
+/// <summary>
+/// Per-pair preference losses on the implicit reward margin
+/// <c>h = (lp_theta(y_w) - lp_ref(y_w)) - (lp_theta(y_l) - lp_ref(y_l))</c> (summed response log-probs).
+/// </summary>
+public static class DpoLoss
+{
+    /// <summary>The margin <c>h</c> [B].</summary>
+    public static Tensor Margin(SequenceLogProbs chosen, SequenceLogProbs rejected, SequenceLogProbs referenceChosen, SequenceLogProbs referenceRejected)
+        => (chosen.Sum - referenceChosen.Sum) - (rejected.Sum - referenceRejected.Sum);
+
+    /// <summary>The per-pair loss [B] of <paramref name="type"/> at temperature <paramref name="beta"/>.</summary>
+    public static Tensor PerPair(SequenceLogProbs chosen, SequenceLogProbs rejected, SequenceLogProbs referenceChosen,
+        SequenceLogProbs referenceRejected, double beta, DpoLossType type = DpoLossType.Sigmoid)
+    {
+        if (!(beta > 0)) throw new ArgumentOutOfRangeException(nameof(beta), beta, "beta must be positive.");
+        using var scope = NewDisposeScope();
+        var h = Margin(chosen, rejected, referenceChosen, referenceRejected);
+        var loss = type switch
+        {
+            DpoLossType.Sigmoid => -nn.functional.logsigmoid(h * beta),
+            DpoLossType.Ipo => (h - 1.0 / (2.0 * beta)).pow(2),
+            DpoLossType.Hinge => (1.0 - h * beta).relu(),
+            _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown DPO loss type."),
+        };
+        return loss.MoveToOuterDisposeScope();
+    }
+}
