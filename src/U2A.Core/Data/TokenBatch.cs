@@ -63,7 +63,7 @@ public sealed class TokenBatch : IDisposable
         var att = AttentionMask.index_select(0, idx);
         var resp = ResponseMask.index_select(0, idx);
         // Trim columns that are padding in every selected row (either side).
-        using var used = att.sum(0).gt(0).nonzero().flatten();
+        using var used = att.sum(dim: 0).gt(0).nonzero().flatten();
         long first = used[0].item<long>(), last = used[-1].item<long>();
         if (first > 0 || last < Length - 1)
         {

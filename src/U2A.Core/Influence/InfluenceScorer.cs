@@ -1,0 +1,152 @@
+using static TorchSharp.torch;
+
+namespace U2A.Core.Influence;
+
+/// <summary>How the influence scores <c>s_i = &lt;grad l_i, v&gt;</c> of all candidates are computed.</summary>
+public enum ScoringMethod
+{
+    /// <summary>One backward pass per candidate (batch size 1): the exact reference, as in the U2A reference code.</summary>
+    PerExampleLoop,
+    /// <summary>
+    /// Batched exact directional derivative by the double-VJP trick: with a dummy <c>u</c>,
+    /// <c>g(u) = J_l^T u</c> by one backward with graph, then <c>s = d(g(u) . v)/du</c>. About three passes per chunk.
+    /// </summary>
+    BatchedExact,
+    /// <summary>
+    /// Batched central finite difference of two forward passes, <c>(l(theta + eps v) - l(theta - eps v)) / 2 eps</c>,
+    /// with <c>eps = step / ||v||</c>; O(eps^2) error and no second-order graph (works with fused attention kernels).
+    /// </summary>
+    FiniteDifference,
+}
+
+/// <summary>
+/// Scores all N candidates of a <see cref="BilevelProblem"/> against an <see cref="InfluenceDirection"/>,
+/// in chunks so that memory depends on the chunk size, not on N. Parameters are left exactly as found.
+/// </summary>
+public sealed class InfluenceScorer
+{
+    /// <summary>Creates a scorer.</summary>
+    /// <param name="method">The scoring method.</param>
+    /// <param name="chunkSize">Candidates per batched pass; at least 1.</param>
+    /// <param name="finiteDifferenceStep">For <see cref="ScoringMethod.FiniteDifference"/>: the parameter-space step length <c>eps * ||v||</c>; positive.</param>
+    public InfluenceScorer(ScoringMethod method = ScoringMethod.BatchedExact, int chunkSize = 32, double finiteDifferenceStep = 1e-2)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
+        if (!(finiteDifferenceStep > 0)) throw new ArgumentOutOfRangeException(nameof(finiteDifferenceStep), finiteDifferenceStep, "finiteDifferenceStep must be positive.");
+        if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "unknown scoring method.");
+        Method = method; ChunkSize = chunkSize; FiniteDifferenceStep = finiteDifferenceStep;
+    }
+
+    /// <summary>The method.</summary>
+    public ScoringMethod Method { get; }
+    /// <summary>Candidates per batched pass.</summary>
+    public int ChunkSize { get; }
+    /// <summary>Finite-difference step length in parameter space.</summary>
+    public double FiniteDifferenceStep { get; }
+
+    /// <summary>Scores every candidate 0..N-1.</summary>
+    public double[] Score(BilevelProblem problem, InfluenceDirection direction, CancellationToken cancellationToken = default) =>
+        Score(problem, direction, Enumerable.Range(0, problem.ExampleCount).Select(i => (long)i).ToArray(), cancellationToken);
+
+    /// <summary>Scores the candidates at <paramref name="indices"/>, in that order.</summary>
+    public double[] Score(BilevelProblem problem, InfluenceDirection direction, IReadOnlyList<long> indices, CancellationToken cancellationToken = default)
+    {
+        var scores = new double[indices.Count];
+        var parameters = problem.Parameters;
+        var current = ParameterVector.Clone(parameters);
+        try
+        {
+            foreach (var term in direction.Terms)
+            {
+                if (term.Point is not null) ParameterVector.CopyInto(parameters, term.Point);
+                var part = Method switch
+                {
+                    ScoringMethod.PerExampleLoop => Loop(problem, term.Direction, indices, cancellationToken),
+                    ScoringMethod.BatchedExact => DoubleVjp(problem, term.Direction, indices, cancellationToken),
+                    _ => FiniteDifferences(problem, term.Direction, indices, cancellationToken),
+                };
+                for (int i = 0; i < scores.Length; i++) scores[i] += part[i];
+                if (term.Point is not null) ParameterVector.CopyInto(parameters, current);
+            }
+        }
+        finally
+        {
+            ParameterVector.CopyInto(parameters, current);
+            ParameterVector.DisposeAll(current);
+        }
+        return scores;
+    }
+
+    private static double[] Loop(BilevelProblem problem, IReadOnlyList<Tensor> v, IReadOnlyList<long> indices, CancellationToken ct)
+    {
+        var s = new double[indices.Count];
+        for (int i = 0; i < indices.Count; i++)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var loss = problem.PerExampleLosses(new[] { indices[i] }).sum();
+            s[i] = ParameterVector.Dot(problem.Gradient(loss), v);
+        }
+        return s;
+    }
+
+    private double[] DoubleVjp(BilevelProblem problem, IReadOnlyList<Tensor> v, IReadOnlyList<long> indices, CancellationToken ct)
+    {
+        var s = new double[indices.Count];
+        for (int start = 0; start < indices.Count; start += ChunkSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var chunk = Slice(indices, start, ChunkSize);
+            var losses = problem.PerExampleLosses(chunk);
+            var u = zeros(losses.shape, dtype: losses.dtype, device: losses.device).requires_grad_();
+            var g = problem.Gradient((losses * u).sum(), createGraph: true);
+            var gv = ParameterVector.DotTensor(g, v);
+            var su = autograd.grad(new[] { gv }, new[] { u }, allow_unused: true)[0];
+            var values = su.IsInvalid ? new double[chunk.Length] : su.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+            Array.Copy(values, 0, s, start, chunk.Length);
+        }
+        return s;
+    }
+
+    private double[] FiniteDifferences(BilevelProblem problem, IReadOnlyList<Tensor> v, IReadOnlyList<long> indices, CancellationToken ct)
+    {
+        var parameters = problem.Parameters;
+        var origin = ParameterVector.Clone(parameters);
+        try
+        {
+            double vNorm = ParameterVector.Norm(v);
+            if (vNorm == 0) return new double[indices.Count];
+            double eps = FiniteDifferenceStep / vNorm;
+            ParameterVector.AddInPlace(parameters, v, eps);
+            var plus = Evaluate(problem, indices, ct);
+            ParameterVector.CopyInto(parameters, origin);
+            ParameterVector.AddInPlace(parameters, v, -eps);
+            var minus = Evaluate(problem, indices, ct);
+            return plus.Select((p, i) => (p - minus[i]) / (2 * eps)).ToArray();
+        }
+        finally
+        {
+            ParameterVector.CopyInto(parameters, origin);
+            ParameterVector.DisposeAll(origin);
+        }
+    }
+
+    private double[] Evaluate(BilevelProblem problem, IReadOnlyList<long> indices, CancellationToken ct)
+    {
+        var values = new double[indices.Count];
+        using var noGrad = no_grad();
+        for (int start = 0; start < indices.Count; start += ChunkSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var chunk = Slice(indices, start, ChunkSize);
+            var l = problem.PerExampleLosses(chunk).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+            Array.Copy(l, 0, values, start, chunk.Length);
+        }
+        return values;
+    }
+
+    private static long[] Slice(IReadOnlyList<long> indices, int start, int size) =>
+        Enumerable.Range(start, Math.Min(size, indices.Count - start)).Select(i => indices[i]).ToArray();
+}
