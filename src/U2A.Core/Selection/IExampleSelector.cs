@@ -5,15 +5,23 @@ namespace U2A.Core.Selection;
 /// <param name="Weights">One weight per selected example.</param>
 public sealed record Selection(IReadOnlyList<int> Indices, IReadOnlyList<double> Weights);
 
+/// <summary>What a selector sees.</summary>
+/// <param name="Scores">Influence score <c>s_i = -dJ/dw_i</c> of every pool example (positive: unlearning it lowers J).</param>
+/// <param name="Interaction">
+/// Optional: column j of the gradient Gram matrix, <c>G[i, j] = &lt;grad l_i, grad l_j&gt;</c> for every pool example i.
+/// Selectors that account for redundancy between examples (matching pursuit) need it; it costs one gradient and one
+/// batched scoring pass per call.
+/// </param>
+public sealed record SelectionRequest(IReadOnlyList<double> Scores, Func<int, double[]>? Interaction = null);
+
 /// <summary>
-/// Chooses which negatives to unlearn, and with what starting weights, from their influence scores
-/// <c>s_i = -dJ/dw_i</c> (positive: unlearning example i lowers J, i.e. helps alignment).
+/// Chooses which negatives to unlearn, and with what starting weights, from their influence scores.
 /// </summary>
 public interface IExampleSelector
 {
     /// <summary>Short name for logs and reports.</summary>
     string Name { get; }
 
-    /// <summary>Selects from a pool whose scores are <paramref name="scores"/> (one per pool example).</summary>
-    Selection Select(IReadOnlyList<double> scores);
+    /// <summary>Selects from the pool described by <paramref name="request"/>. Never returns an empty selection.</summary>
+    Selection Select(SelectionRequest request);
 }

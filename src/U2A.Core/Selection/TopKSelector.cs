@@ -1,0 +1,29 @@
+namespace U2A.Core.Selection;
+
+/// <summary>
+/// The k highest-scored examples with uniform weights 1/k (the U2A reference code, k = 1024 there).
+/// Ties are broken by the lower index, so the result is deterministic.
+/// </summary>
+public sealed class TopKSelector : IExampleSelector
+{
+    /// <summary>Creates the selector; <paramref name="k"/> must be at least 1.</summary>
+    public TopKSelector(int k)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        K = k;
+    }
+
+    /// <summary>The budget k.</summary>
+    public int K { get; }
+
+    /// <inheritdoc />
+    public string Name => $"top-{K}";
+
+    /// <inheritdoc />
+    public Selection Select(SelectionRequest request)
+    {
+        SelectionGuard.Validate(request, K);
+        var order = SelectionGuard.Descending(request.Scores).Take(K).ToArray();
+        return new Selection(order, Enumerable.Repeat(1.0 / order.Length, order.Length).ToArray());
+    }
+}
