@@ -25,13 +25,15 @@ public sealed class InnerObjective
     public IReadOnlyList<IInnerTerm> Terms { get; }
 
     /// <summary>The per-example losses <c>l_i</c> [B] of a forget batch at the model's current parameters.</summary>
-    public Tensor PerExampleLosses(ICausalLM model, ForgetBatch batch)
+    public Tensor PerExampleLosses(ICausalLM model, ForgetBatch batch) => PerExampleLosses(model, batch, out _);
+
+    /// <summary>The per-example losses [B], and the policy's response log-probs they were computed from.</summary>
+    public Tensor PerExampleLosses(ICausalLM model, ForgetBatch batch, out SequenceLogProbs policy)
     {
         if (Unlearner.NeedsReference && batch.Reference is null)
             throw new ArgumentException($"{Unlearner.Name} needs reference log-probs: build the batch with ForgetBatch.WithReference.", nameof(batch));
-        using var scope = NewDisposeScope();
-        var policy = ResponseLogProbs.Compute(model, batch.Tokens);
-        return Unlearner.PerExampleLoss(policy, batch.Reference).MoveToOuterDisposeScope();
+        policy = ResponseLogProbs.Compute(model, batch.Tokens);
+        return Unlearner.PerExampleLoss(policy, batch.Reference);
     }
 
     /// <summary><c>sum_i w_i l_i</c> over the batch (weights [B] on the model's device), plus every term when <paramref name="includeTerms"/>.</summary>
