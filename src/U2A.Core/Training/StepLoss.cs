@@ -1,0 +1,22 @@
+using static TorchSharp.torch;
+
+namespace U2A.Core.Training;
+
+/// <summary>
+/// What a loss function returns for one micro-batch: the scalar loss to backpropagate and optional extra metrics
+/// (plain numbers, averaged over the micro-batches of a step). A <see cref="Tensor"/> converts implicitly.
+/// </summary>
+/// <param name="Loss">A scalar (one-element) tensor with an autograd graph to the trained parameters.</param>
+/// <param name="Metrics">Extra metrics for this micro-batch, or null.</param>
+public readonly record struct StepLoss(Tensor Loss, IReadOnlyDictionary<string, double>? Metrics = null)
+{
+    /// <summary>A loss without extra metrics.</summary>
+    public static implicit operator StepLoss(Tensor loss) => new(loss);
+}
+
+/// <summary>
+/// Computes the loss of micro-batch <paramref name="microBatch"/> (0 .. N-1) of 0-based optimizer step
+/// <paramref name="step"/>. The loop runs it inside a dispose scope, so tensors it creates are freed after the
+/// backward pass. It must depend only on its arguments (and the parameters) for runs to be repeatable and resumable.
+/// </summary>
+public delegate StepLoss StepLossFunction(int step, int microBatch);
