@@ -1,0 +1,74 @@
+using U2A.Core.Models;
+using static TorchSharp.torch;
+
+namespace U2A.Core.Unlearning;
+
+/// <summary>Which log-probabilities NPO compares with the reference's.</summary>
+public enum NpoForm
+{
+    /// <summary>Summed response log-probs: <c>-(2/beta) log sigmoid(-beta (lp_theta - lp_ref))</c> (the NPO paper, open-unlearning).</summary>
+    SummedLogProbs,
+
+    /// <summary>Token-mean NLL: <c>-(2/beta) log sigmoid(beta (nll_mean_theta - nll_mean_ref))</c> (the U2A reference code).</summary>
+    TokenMeanNll,
+}
+
+/// <summary>Options of <see cref="Npo"/>.</summary>
+/// <param name="Beta">Inverse temperature <c>beta</c> &gt; 0; default 0.1 (the NPO paper and the U2A reference code).</param>
+/// <param name="Form">Summed log-probs (default) or token-mean NLL.</param>
+public sealed record NpoOptions(double Beta = 0.1, NpoForm Form = NpoForm.SummedLogProbs)
+{
+    /// <summary>Throws when a field is out of range, naming it.</summary>
+    public void Validate()
+    {
+        OptionGuard.Positive(Beta, "NpoOptions.Beta");
+        OptionGuard.Defined(Form, "NpoOptions.Form");
+    }
+}
+
+/// <summary>
+/// Negative preference optimisation (NPO, Zhang et al. 2024):
+/// <c>l_i = -(2/beta) log sigmoid(-beta (lp_theta(y_i|x_i) - lp_ref(y_i|x_i)))</c> on summed response log-probs (default), or
+/// <c>l_i = -(2/beta) log sigmoid(beta (nll_mean_theta(y_i|x_i) - nll_mean_ref(y_i|x_i)))</c> with <see cref="NpoForm.TokenMeanNll"/>.
+/// </summary>
+/// <remarks>
+/// With <c>d = lp_theta - lp_ref</c>, <c>l = (2/beta) log(1 + exp(beta d))</c>: it equals <c>(2/beta) log 2</c> at the reference,
+/// is always positive, and its slope <c>dl/dd = 2 sigmoid(beta d)</c> vanishes as the response becomes unlikely, unlike GA's constant
+/// slope; so NPO slows down by itself instead of collapsing the model. The summed form is the default because it is the NPO paper's
+/// loss (and open-unlearning's), whose bounds and adaptive-weight argument are stated for sequence log-probs; the token-mean form
+/// (which is the summed form with <c>beta / |y|</c> in place of <c>beta</c>) is there to reproduce the U2A reference code.
+/// </remarks>
+public sealed class Npo : IUnlearner
+{
+    /// <summary>NPO with <paramref name="options"/> (defaults when null).</summary>
+    public Npo(NpoOptions? options = null)
+    {
+        Options = options ?? new NpoOptions();
+        Options.Validate();
+    }
+
+    /// <summary>The options.</summary>
+    public NpoOptions Options { get; }
+
+    /// <inheritdoc />
+    public string Name => "NPO";
+
+    /// <inheritdoc />
+    public bool NeedsReference => true;
+
+    /// <inheritdoc />
+    public IReadOnlyList<IInnerTerm> InnerTerms => Array.Empty<IInnerTerm>();
+
+    /// <inheritdoc />
+    public Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        using var scope = NewDisposeScope();
+        var refLp = OptionGuard.Reference(reference, policy, Name);
+        double beta = Options.Beta;
+        var z = Options.Form == NpoForm.SummedLogProbs
+            ? (policy.Sum - refLp.Sum) * (-beta)
+            : (policy.MeanNll - refLp.MeanNll) * beta;
+        return (nn.functional.logsigmoid(z) * (-2.0 / beta)).MoveToOuterDisposeScope();
+    }
+}
