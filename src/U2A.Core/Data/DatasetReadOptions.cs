@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Logging;
+
+namespace U2A.Core.Data;
+
+/// <summary>What a reader does with a record it cannot read.</summary>
+public enum BadRecordPolicy
+{
+    /// <summary>Throw a <see cref="DatasetFormatException"/> (the default).</summary>
+    Fail,
+
+    /// <summary>Skip the record, count it in <see cref="DatasetReadResult{T}.Skipped"/> and log it (warning) through <see cref="DatasetReadOptions.Logger"/>.</summary>
+    Skip,
+}
+
+/// <summary>Options shared by every dataset reader.</summary>
+public sealed record DatasetReadOptions
+{
+    /// <summary>The default options: fail on the first bad record, no length limit, no logger.</summary>
+    public static DatasetReadOptions Default { get; } = new();
+
+    /// <summary>What to do with a bad record. Default <see cref="BadRecordPolicy.Fail"/>.</summary>
+    public BadRecordPolicy BadRecords { get; init; } = BadRecordPolicy.Fail;
+
+    /// <summary>The longest text (in UTF-16 characters) any prompt or response field may hold; null for no limit.
+    /// A longer field is a bad record (so it fails, or is skipped and counted, by <see cref="BadRecords"/>).</summary>
+    public int? MaxFieldLength { get; init; }
+
+    /// <summary>Receives one warning per skipped record and a summary; optional.</summary>
+    public ILogger? Logger { get; init; }
+}
+
+/// <summary>The records a reader returned, and the bad records it skipped (only under <see cref="BadRecordPolicy.Skip"/>).</summary>
+/// <typeparam name="T">The record type.</typeparam>
+/// <param name="Records">The records read, in file order.</param>
+/// <param name="Skipped">One exception per skipped record, in file order (empty under <see cref="BadRecordPolicy.Fail"/>).</param>
+public sealed record DatasetReadResult<T>(IReadOnlyList<T> Records, IReadOnlyList<DatasetFormatException> Skipped)
+{
+    /// <summary>Number of records read.</summary>
+    public int Count => Records.Count;
+
+    /// <summary>Number of records skipped.</summary>
+    public int SkippedCount => Skipped.Count;
+}

@@ -1,0 +1,161 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace U2A.Core.Data;
+
+/// <summary>The location of the record being parsed, with typed field accessors that throw <see cref="DatasetFormatException"/>.</summary>
+internal readonly struct RecordContext(string file, int line, DatasetReadOptions options)
+{
+    public string File => file;
+    public int Line => line;
+    public SourceLocation Location => new(file, line);
+
+    public DatasetFormatException Error(string? field, string reason) => new(file, line, field, reason);
+
+    /// <summary>A required member of <paramref name="obj"/> (which must be an object).</summary>
+    public JsonElement Member(JsonElement obj, string name, string? display = null)
+    {
+        if (!obj.TryGetProperty(name, out var value)) throw Error(display ?? name, "is missing");
+        return value;
+    }
+
+    /// <summary>A required, non-empty text field (prompt or response), checked against the length limit.</summary>
+    public string Text(JsonElement obj, string name, string? display = null) => CheckText(Member(obj, name, display), display ?? name);
+
+    /// <summary>Checks that <paramref name="value"/> is a non-empty string within the length limit.</summary>
+    public string CheckText(JsonElement value, string field)
+    {
+        if (value.ValueKind != JsonValueKind.String) throw Error(field, $"must be a string, got {Kind(value)}");
+        var s = value.GetString()!;
+        return CheckText(s, field);
+    }
+
+    /// <summary>Checks that <paramref name="s"/> is not empty or whitespace only, and within the length limit.</summary>
+    public string CheckText(string s, string field)
+    {
+        if (string.IsNullOrWhiteSpace(s)) throw Error(field, s.Length == 0 ? "is empty" : "is empty (whitespace only)");
+        if (options.MaxFieldLength is int max && s.Length > max)
+            throw Error(field, $"has {s.Length} characters, over the limit of {max} (DatasetReadOptions.MaxFieldLength)");
+        return s;
+    }
+
+    /// <summary>A required string field that may be anything (e.g. a role name).</summary>
+    public string String(JsonElement obj, string name, string? display = null)
+    {
+        var v = Member(obj, name, display);
+        if (v.ValueKind != JsonValueKind.String) throw Error(display ?? name, $"must be a string, got {Kind(v)}");
+        return v.GetString()!;
+    }
+
+    /// <summary>A required JSON boolean (true/false, not a string).</summary>
+    public bool Bool(JsonElement obj, string name)
+    {
+        var v = Member(obj, name);
+        return v.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Error(name, $"must be a boolean (true or false), got {Kind(v)}"),
+        };
+    }
+
+    /// <summary>A required integer field that must be 0 or 1.</summary>
+    public int ZeroOrOne(JsonElement obj, string name)
+    {
+        var v = Member(obj, name);
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i)) throw Error(name, $"must be the integer 0 or 1, got {Kind(v)}");
+        if (i is not (0 or 1)) throw Error(name, $"must be 0 or 1, got {i}");
+        return i;
+    }
+
+    /// <summary>A required JSON array.</summary>
+    public JsonElement Array(JsonElement obj, string name)
+    {
+        var v = Member(obj, name);
+        if (v.ValueKind != JsonValueKind.Array) throw Error(name, $"must be an array, got {Kind(v)}");
+        return v;
+    }
+
+    public static string Kind(JsonElement v) => v.ValueKind switch
+    {
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => v.ValueKind.ToString(),
+    };
+}
+
+/// <summary>Applies the bad-record policy: rethrows, or counts and logs the skip.</summary>
+internal sealed class SkipLog(string file, DatasetReadOptions options)
+{
+    private readonly List<DatasetFormatException> _skipped = [];
+
+    public IReadOnlyList<DatasetFormatException> Skipped => _skipped;
+
+    public void Handle(DatasetFormatException ex)
+    {
+        if (options.BadRecords == BadRecordPolicy.Fail) throw ex;
+        _skipped.Add(ex);
+        options.Logger?.LogWarning("Skipped a bad record: {Message}", ex.Message);
+    }
+
+    public void Finish(int read)
+    {
+        if (_skipped.Count > 0)
+            options.Logger?.LogWarning("{File}: read {Read} records, skipped {Skipped} bad records", file, read, _skipped.Count);
+    }
+}
+
+/// <summary>Reads JSON Lines: one object per line, UTF-8; every line (blank ones included) must be a record.</summary>
+internal static class JsonlReader
+{
+    public delegate void Parser<T>(JsonElement root, RecordContext ctx, List<T> into);
+
+    public static DatasetReadResult<T> ReadFile<T>(string path, DatasetReadOptions? options, Parser<T> parse)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        return Read(reader, path, options, parse);
+    }
+
+    public static DatasetReadResult<T> Read<T>(TextReader reader, string sourceName, DatasetReadOptions? options, Parser<T> parse)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        options ??= DatasetReadOptions.Default;
+        var skips = new SkipLog(sourceName, options);
+        var records = new List<T>();
+        var lineRecords = new List<T>();
+        int lineNo = 0;
+        string? line;
+        while ((line = reader.ReadLine()) is not null)
+        {
+            lineNo++;
+            var ctx = new RecordContext(sourceName, lineNo, options);
+            lineRecords.Clear();
+            try
+            {
+                if (string.IsNullOrWhiteSpace(line)) throw ctx.Error(null, "blank line (every line of a JSONL file must be one JSON object)");
+                JsonDocument doc;
+                try { doc = JsonDocument.Parse(line); }
+                catch (JsonException e) { throw new DatasetFormatException(sourceName, lineNo, null, $"malformed JSON: {e.Message}", e); }
+                using (doc)
+                {
+                    if (doc.RootElement.ValueKind != JsonValueKind.Object) throw ctx.Error(null, $"must be a JSON object, got {RecordContext.Kind(doc.RootElement)}");
+                    parse(doc.RootElement, ctx, lineRecords);
+                }
+            }
+            catch (DatasetFormatException ex)
+            {
+                skips.Handle(ex);
+                continue;
+            }
+            records.AddRange(lineRecords);
+        }
+        skips.Finish(records.Count);
+        return new DatasetReadResult<T>(records, skips.Skipped.ToArray());
+    }
+}
