@@ -25,6 +25,14 @@ public sealed class ParameterSnapshotReference : IReferencePolicy, IDisposable
     /// <summary>The snapshot values, in <see cref="ICausalLM.TrainableParameters"/> order.</summary>
     public IReadOnlyList<Tensor> Values => _snapshot;
 
+    /// <summary>Puts the snapshot values back into the model's trainable parameters (in place).</summary>
+    public void Restore()
+    {
+        using var noGrad = no_grad();
+        var parameters = _model.TrainableParameters;
+        for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(_snapshot[i]);
+    }
+
     /// <inheritdoc />
     public SequenceLogProbs LogProbs(TokenBatch batch)
     {
