@@ -1,0 +1,95 @@
+using U2A.Core.Data;
+using U2A.Core.Unlearning;
+using static TorchSharp.torch;
+using static U2A.Core.Tests.Unlearning.Fixtures;
+
+namespace U2A.Core.Tests.Unlearning;
+
+public class RetainTermTests
+{
+    // One row "0 1 0": the prompt is token 0, the response tokens 1 and 0 (positions 1 and 2).
+    private static TokenBatch OneRow() => new(tensor(new long[] { 0, 1, 0 }).reshape(1, 3), ones(1, 3, dtype: TorchSharp.torch.ScalarType.Int64), tensor(new long[] { 0, 1, 1 }).reshape(1, 3));
+
+    // Position 0 predicts token 1 with logits [0, ln 3] (p = [1/4, 3/4]); position 1 predicts token 0 with logits [0, 0] (p = [1/2, 1/2]).
+    private static double[,,] PolicyLogits() => new double[,,] { { { 0, Math.Log(3) }, { 0, 0 }, { 0, 0 } } };
+
+    [Fact]
+    public void RetainNll_on_hand_numbers()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new LogitsTableLM(PolicyLogits());
+        using var retain = OneRow();
+        // lp = ln(3/4) + ln(1/2) = -0.287682072 - 0.693147181 = -0.980829253; nll_mean = 0.980829253 / 2 = 0.490414627.
+        Assert.Equal(0.490414627, new RetainNll(retain).Value(model).item<double>(), 9);
+        // alpha 0.5: 0.5 * 0.490414627 = 0.245207313.
+        Assert.Equal(0.245207313, new RetainNll(retain, alpha: 0.5).Value(model).item<double>(), 9);
+    }
+
+    [Fact]
+    public void RetainKl_on_hand_numbers()
+    {
+        using var scope = NewDisposeScope();
+        using var reference = new LogitsTableLM(new double[1, 3, 2]); // uniform [1/2, 1/2] everywhere
+        using var policy = new LogitsTableLM(PolicyLogits());
+        using var retain = OneRow();
+        using var term = new RetainKl(reference, retain);
+        // Token 1: KL([1/4, 3/4] || [1/2, 1/2]) = 0.25 ln(0.5) + 0.75 ln(1.5) = -0.173286795 + 0.304098831 = 0.130812036.
+        // Token 2: KL([1/2, 1/2] || [1/2, 1/2]) = 0. Token mean: 0.065406018; alpha 0.3: 0.019621805.
+        Assert.Equal(0.019621805, term.Value(policy).item<double>(), 9);
+        Assert.Equal(0.0, term.Value(reference).item<double>(), 15);
+    }
+
+    [Fact]
+    public void RetainKl_gradient_wrt_logits_matches_central_differences()
+    {
+        using var scope = NewDisposeScope();
+        using var reference = new LogitsTableLM(new double[,,] { { { 0.3, -0.2 }, { 1.0, 0.1 }, { 0, 0 } } });
+        using var retain = OneRow();
+        using var term = new RetainKl(reference, retain, alpha: 0.7);
+        FiniteDifferences.AssertGradientMatches(
+            t => term.Value(new LogitsTableLM(t.reshape(1, 3, 2))).reshape(1),
+            new[] { 0.0, Math.Log(3), -0.4, 0.9, 2.0, -1.0 });
+    }
+
+    [Fact]
+    public void RetainKl_is_zero_at_the_reference_on_the_tiny_model_and_positive_after_a_change()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModel(seed: 5);
+        using var retain = RandomBatch(4, seed: 6);
+        using var term = new RetainKl(model, retain);
+        Assert.Equal(0.0, term.Value(model).item<double>(), 12);
+        Perturb(model, 0.05, seed: 7);
+        Assert.True(term.Value(model).item<double>() > 1e-6);
+    }
+
+    [Fact]
+    public void GradDiff_adds_its_retain_term_to_the_inner_objective_but_not_to_the_per_example_losses()
+    {
+        using var scope = NewDisposeScope();
+        using var model = TinyModel(seed: 8);
+        using var forget = new ForgetBatch(RandomBatch(5, seed: 9));
+        using var retain = RandomBatch(3, seed: 10);
+        using var gradDiff = GradDiff.WithRetainNll(retain, alpha: 0.3);
+        var objective = new InnerObjective(gradDiff);
+        var weights = rand(5, dtype: TorchSharp.torch.ScalarType.Float64);
+
+        Assert.Equal(Values(new InnerObjective(new GradAscent()).PerExampleLosses(model, forget)), Values(objective.PerExampleLosses(model, forget)));
+
+        var (sum, count) = LogProbsByHand(model, retain);
+        double retainByHand = 0.3 * sum.Zip(count, (s, c) => -s / c).Average();
+        double withTerms = objective.Value(model, forget, weights).item<double>();
+        double withoutTerms = objective.Value(model, forget, weights, includeTerms: false).item<double>();
+        Assert.Equal(retainByHand, withTerms - withoutTerms, 12);
+    }
+
+    [Fact]
+    public void Bad_alpha_is_rejected_with_the_field_named()
+    {
+        using var scope = NewDisposeScope();
+        using var retain = OneRow();
+        Assert.Contains("alpha", Assert.ThrowsAny<ArgumentException>(() => new RetainNll(retain, alpha: -1)).Message);
+        using var reference = new LogitsTableLM(new double[1, 3, 2]);
+        Assert.Contains("alpha", Assert.ThrowsAny<ArgumentException>(() => new RetainKl(reference, retain, alpha: double.NaN)).Message);
+    }
+}
