@@ -20,10 +20,11 @@ namespace U2A.Core.Models.Lora;
 public sealed class LoraModel : ICausalLM
 {
     private readonly ICausalLM _base;
+    private readonly nn.Module _module;
     private readonly LoraLinear[] _adapters;
     private readonly Parameter[] _trainable;
     private readonly List<(Parameter Parameter, bool RequiresGrad)> _frozen = new();
-    private bool _enabled = true, _training, _disposed;
+    private bool _enabled = true, _disposed;
 
     /// <summary>Injects fresh adapters (A seeded Kaiming-uniform, B zero) into <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid (the message names the field), the model is not a
@@ -36,6 +37,7 @@ public sealed class LoraModel : ICausalLM
         if (model is not nn.Module module)
             throw new ArgumentException($"LoRA needs a TorchSharp nn.Module model; {model.GetType().Name} is not one.", nameof(model));
         _base = model;
+        _module = module;
         Options = options;
 
         var targets = new HashSet<string>(options.TargetModules, StringComparer.Ordinal);
@@ -119,11 +121,7 @@ public sealed class LoraModel : ICausalLM
     public int VocabularySize => _base.VocabularySize;
 
     /// <inheritdoc />
-    public void SetTraining(bool training)
-    {
-        _training = training;
-        _base.SetTraining(training);
-    }
+    public void SetTraining(bool training) => _base.SetTraining(training);
 
     /// <summary>
     /// Logits of the adapted model. With the adapters disabled or merged this is the base model's forward (and the
@@ -135,7 +133,7 @@ public sealed class LoraModel : ICausalLM
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_enabled || IsMerged) return _base.Forward(inputIds, attentionMask);
-        bool dropout = _training && Options.Dropout > 0;
+        bool dropout = _module.training && Options.Dropout > 0;
         try
         {
             foreach (var a in _adapters) a.Engage(dropout);
