@@ -1,0 +1,178 @@
+using System.Reflection;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace U2A.Core.Models.Lora;
+
+/// <summary>
+/// The adapter of one frozen <c>nn.Linear</c>: <c>y = base(x) + (alpha / r) * dropout(x) A^T B^T</c> with A [r, in]
+/// and B [out, r]. The base layer stays in its parent; <see cref="LoraModel"/> makes the parent see the adapted layer.
+/// </summary>
+/// <remarks>
+/// TorchSharp's <c>Linear</c> is sealed, and a parent that holds it in a typed field and calls <c>forward()</c>
+/// directly cannot be redirected to a wrapper module. So during <see cref="LoraModel.Forward"/> the layer's weight slot
+/// holds the effective weight <c>W + scale * B A</c> (a tensor in the autograd graph of A and B; the base weight is
+/// untouched). When the parent invokes the layer through <c>call()</c>, forward hooks instead compute the exact
+/// two-branch form <c>base(x) + scale * dropout(x) A^T B^T</c>, which is the only form that supports dropout.
+/// </remarks>
+public sealed class LoraLinear : IDisposable
+{
+    private static readonly FieldInfo WeightSlot = typeof(Linear).GetField("_weight", BindingFlags.NonPublic | BindingFlags.Instance)
+        ?? throw new NotSupportedException("This TorchSharp version's Linear has no '_weight' field; LoRA injection needs it (written against TorchSharp 0.107).");
+
+    private readonly Parameter _baseWeight;
+    private readonly Action _removeHooks;
+    private Parameter? _effective;
+    private Tensor? _mergeBackup;
+    private bool _active, _dropoutActive, _disposed;
+
+    internal LoraLinear(string path, Linear layer, LoraOptions options, Generator generator)
+    {
+        Path = path;
+        Base = layer;
+        _baseWeight = (Parameter)(WeightSlot.GetValue(layer) ?? throw new ArgumentException($"module '{path}' has no weight.", nameof(layer)));
+        if (_baseWeight.dim() != 2) throw new ArgumentException($"module '{path}': weight must be 2-D, got [{string.Join(", ", _baseWeight.shape)}].", nameof(layer));
+        OutFeatures = _baseWeight.shape[0];
+        InFeatures = _baseWeight.shape[1];
+        Rank = options.Rank;
+        Scale = options.Scale;
+        DropoutProbability = options.Dropout;
+        using (no_grad())
+        {
+            // Kaiming-uniform with a = sqrt(5), as nn.Linear and PEFT initialise A: bound = 1 / sqrt(in).
+            double bound = 1.0 / Math.Sqrt(InFeatures);
+            using var u = rand(new[] { (long)Rank, InFeatures }, dtype: ScalarType.Float64, generator: generator);
+            using var a = u.mul(2 * bound).sub_(bound);
+            A = new Parameter(a.to(_baseWeight.dtype, _baseWeight.device), requires_grad: true);
+            A.DetachFromDisposeScope();
+            B = new Parameter(zeros(new[] { OutFeatures, Rank }, dtype: _baseWeight.dtype, device: _baseWeight.device), requires_grad: true);
+            B.DetachFromDisposeScope();
+        }
+        var pre = layer.register_forward_pre_hook(PreHook);
+        var post = layer.register_forward_hook(PostHook);
+        _removeHooks = () => { pre.remove(); post.remove(); };
+    }
+
+    /// <summary>Module path of the adapted layer in the base model, for example <c>blocks.0.c_attn</c>.</summary>
+    public string Path { get; }
+
+    /// <summary>The frozen base layer (still owned by the base model).</summary>
+    public Linear Base { get; }
+
+    /// <summary>Down-projection A, [r, in]; trainable.</summary>
+    public Parameter A { get; }
+
+    /// <summary>Up-projection B, [out, r]; trainable; zero at initialisation.</summary>
+    public Parameter B { get; }
+
+    /// <summary>Input features of the base layer.</summary>
+    public long InFeatures { get; }
+
+    /// <summary>Output features of the base layer.</summary>
+    public long OutFeatures { get; }
+
+    /// <summary>Rank r.</summary>
+    public int Rank { get; }
+
+    /// <summary>Scale <c>alpha / r</c>.</summary>
+    public double Scale { get; }
+
+    /// <summary>Dropout probability on the adapter branch's input (training mode, <c>call()</c> path only).</summary>
+    public double DropoutProbability { get; }
+
+    /// <summary>True while <c>scale * B A</c> is added into the base weight.</summary>
+    public bool IsMerged => _mergeBackup is not null;
+
+    /// <summary>How many times the <c>call()</c> hooks applied the adapter since the last <see cref="LoraModel.Forward"/> began.</summary>
+    internal int HookApplications { get; private set; }
+
+    /// <summary>The update <c>scale * B A</c>, [out, in] (in the autograd graph of A and B).</summary>
+    public Tensor DeltaWeight() => B.matmul(A).mul(Scale);
+
+    /// <summary>The adapter branch <c>scale * dropout(x) A^T B^T</c> for input x [..., in].</summary>
+    public Tensor Delta(Tensor x, bool training = false)
+    {
+        using var scope = NewDisposeScope();
+        var input = training && DropoutProbability > 0 ? nn.functional.dropout(x, DropoutProbability, training: true) : x;
+        return nn.functional.linear(nn.functional.linear(input, A), B).mul(Scale).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The adapted layer in two-branch form, <c>x W^T + b + Delta(x)</c>, with the frozen base weight W
+    /// (outside of <see cref="LoraModel.Forward"/>; for checks and for callers composing layers themselves).</summary>
+    public Tensor Forward(Tensor x, bool training = false)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.linear(x, _baseWeight, Base.bias).add(Delta(x, training)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Puts the effective weight into the layer for one model forward.</summary>
+    internal void Engage(bool dropoutActive)
+    {
+        HookApplications = 0;
+        _dropoutActive = dropoutActive;
+        using (var scope = NewDisposeScope())
+        {
+            var w = _baseWeight.add(DeltaWeight());
+            _effective = new Parameter(w, requires_grad: w.requires_grad);
+            _effective.DetachFromDisposeScope();
+        }
+        WeightSlot.SetValue(Base, _effective);
+        _active = true;
+    }
+
+    /// <summary>Restores the frozen base weight into the layer. The autograd graph keeps what it needs of the effective weight.</summary>
+    internal void Release()
+    {
+        _active = false;
+        WeightSlot.SetValue(Base, _baseWeight);
+        _effective?.Dispose();
+        _effective = null;
+    }
+
+    private Tensor PreHook(nn.Module<Tensor, Tensor> module, Tensor input)
+    {
+        if (_active) WeightSlot.SetValue(Base, _baseWeight); // the post hook adds the adapter branch exactly
+        return input;
+    }
+
+    private Tensor PostHook(nn.Module<Tensor, Tensor> module, Tensor input, Tensor output)
+    {
+        if (!_active) return output;
+        HookApplications++;
+        WeightSlot.SetValue(Base, _effective); // a later direct forward() of this layer still sees the adapted weight
+        return output.add(Delta(input, _dropoutActive));
+    }
+
+    /// <summary>Adds <c>scale * B A</c> into the base weight, keeping an exact copy of the original to restore.</summary>
+    internal void Merge()
+    {
+        if (IsMerged) return;
+        using var noGrad = no_grad();
+        _mergeBackup = _baseWeight.detach().clone().DetachFromDisposeScope();
+        using var delta = DeltaWeight();
+        _baseWeight.add_(delta);
+    }
+
+    /// <summary>Restores the base weight bit for bit as it was before <see cref="Merge"/>.</summary>
+    internal void Unmerge()
+    {
+        if (_mergeBackup is null) return;
+        using var noGrad = no_grad();
+        _baseWeight.copy_(_mergeBackup);
+        _mergeBackup.Dispose();
+        _mergeBackup = null;
+    }
+
+    /// <summary>Unmerges, removes the hooks and frees A and B; the base layer is left as it was before injection.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_active) Release();
+        Unmerge();
+        _removeHooks();
+        A.Dispose();
+        B.Dispose();
+    }
+}

@@ -1,0 +1,252 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using U2A.Core.Models.Checkpoints;
+using static TorchSharp.torch;
+
+namespace U2A.Core.Models.Lora;
+
+/// <summary>
+/// A causal LM with LoRA adapters on the targeted <c>nn.Linear</c> layers of any TorchSharp model that implements
+/// <see cref="ICausalLM"/>. The base weights are frozen (<c>requires_grad</c> false) and
+/// <see cref="TrainableParameters"/> holds only the adapters: for each adapted layer in module-path order, A then B.
+/// </summary>
+/// <remarks>
+/// <para>The base model must be on its final device and dtype before it is wrapped. The wrapper does not own the base
+/// model: <see cref="Dispose"/> removes the adapters and restores the base model (weights bit for bit, and the
+/// <c>requires_grad</c> flags), but does not dispose it.</para>
+/// <para>The adapters act only inside <see cref="Forward"/> of this object; calling the base model directly gives the
+/// base model's outputs (unless the adapters are merged).</para>
+/// </remarks>
+public sealed class LoraModel : ICausalLM
+{
+    private readonly ICausalLM _base;
+    private readonly nn.Module _module;
+    private readonly LoraLinear[] _adapters;
+    private readonly Parameter[] _trainable;
+    private readonly List<(Parameter Parameter, bool RequiresGrad)> _frozen = new();
+    private bool _enabled = true, _disposed;
+
+    /// <summary>Injects fresh adapters (A seeded Kaiming-uniform, B zero) into <paramref name="model"/>.</summary>
+    /// <exception cref="ArgumentException">The options are invalid (the message names the field), the model is not a
+    /// TorchSharp module, or a target name matches no <c>nn.Linear</c>.</exception>
+    public LoraModel(ICausalLM model, LoraOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (model is not nn.Module module)
+            throw new ArgumentException($"LoRA needs a TorchSharp nn.Module model; {model.GetType().Name} is not one.", nameof(model));
+        _base = model;
+        _module = module;
+        Options = options;
+
+        var targets = new HashSet<string>(options.TargetModules, StringComparer.Ordinal);
+        var linears = module.named_modules().Where(m => m.module is Linear).Select(m => (Path: m.name, Layer: (Linear)m.module)).ToList();
+        var chosen = linears.Where(l => targets.Contains(LastSegment(l.Path)))
+            .OrderBy(l => l.Path, ModulePathComparer.Instance).ToList();
+        var unmatched = options.TargetModules.Where(t => !chosen.Any(c => LastSegment(c.Path) == t)).ToList();
+        if (unmatched.Count > 0)
+        {
+            var available = linears.Select(l => LastSegment(l.Path)).Distinct().OrderBy(n => n, StringComparer.Ordinal);
+            throw new ArgumentException(
+                $"LoraOptions.{nameof(LoraOptions.TargetModules)}: no nn.Linear named [{string.Join(", ", unmatched)}] in {model.GetType().Name}; " +
+                $"its nn.Linear names are [{string.Join(", ", available)}].", nameof(options));
+        }
+
+        using (no_grad())
+        {
+            foreach (var p in module.parameters())
+            {
+                _frozen.Add((p, p.requires_grad));
+                p.requires_grad = false;
+            }
+        }
+        var generator = new Generator((ulong)options.Seed);
+        var adapters = new List<LoraLinear>();
+        try
+        {
+            foreach (var (path, layer) in chosen) adapters.Add(new LoraLinear(path, layer, options, generator));
+        }
+        catch
+        {
+            foreach (var a in adapters) a.Dispose();
+            RestoreRequiresGrad();
+            throw;
+        }
+        _adapters = adapters.ToArray();
+        _trainable = _adapters.SelectMany(a => new[] { a.A, a.B }).ToArray();
+    }
+
+    /// <summary>Wraps <paramref name="model"/> with the adapters stored in <paramref name="adapterPath"/> (options from the file's metadata).</summary>
+    public static LoraModel FromAdapterFile(ICausalLM model, string adapterPath)
+    {
+        var lora = new LoraModel(model, LoraAdapterFile.ReadOptions(adapterPath));
+        try
+        {
+            lora.LoadAdapters(adapterPath);
+            return lora;
+        }
+        catch
+        {
+            lora.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The settings the adapters were made with.</summary>
+    public LoraOptions Options { get; }
+
+    /// <summary>The wrapped model.</summary>
+    public ICausalLM BaseModel => _base;
+
+    /// <summary>The adapters, in module-path order (numeric path segments compare as numbers).</summary>
+    public IReadOnlyList<LoraLinear> Adapters => _adapters;
+
+    /// <summary>True unless inside a <see cref="DisableAdapters"/> scope.</summary>
+    public bool AdaptersEnabled => _enabled;
+
+    /// <summary>True after <see cref="Merge"/> and before <see cref="Unmerge"/>.</summary>
+    public bool IsMerged => _adapters.Length > 0 && _adapters[0].IsMerged;
+
+    /// <inheritdoc />
+    public IReadOnlyList<Parameter> TrainableParameters => _trainable;
+
+    /// <inheritdoc />
+    public Device Device => _base.Device;
+
+    /// <inheritdoc />
+    public ScalarType DType => _base.DType;
+
+    /// <inheritdoc />
+    public int VocabularySize => _base.VocabularySize;
+
+    /// <inheritdoc />
+    public void SetTraining(bool training) => _base.SetTraining(training);
+
+    /// <summary>
+    /// Logits of the adapted model. With the adapters disabled or merged this is the base model's forward (and the
+    /// adapters take no part in the graph, so do not differentiate with respect to them then).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Dropout is above 0 in training mode and some adapted layer was not
+    /// invoked through <c>call()</c>, where dropout cannot be applied.</exception>
+    public Tensor Forward(Tensor inputIds, Tensor attentionMask)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_enabled || IsMerged) return _base.Forward(inputIds, attentionMask);
+        bool dropout = _module.training && Options.Dropout > 0;
+        try
+        {
+            foreach (var a in _adapters) a.Engage(dropout);
+            var logits = _base.Forward(inputIds, attentionMask);
+            if (dropout)
+            {
+                var direct = _adapters.Where(a => a.HookApplications == 0).Select(a => a.Path).ToList();
+                if (direct.Count > 0)
+                {
+                    logits.Dispose();
+                    throw new InvalidOperationException(
+                        $"LoraOptions.{nameof(LoraOptions.Dropout)} = {Options.Dropout} needs the model to invoke its linear layers through call(), " +
+                        $"but [{string.Join(", ", direct.Take(4))}{(direct.Count > 4 ? ", ..." : "")}] were run with forward() directly. Use Dropout = 0 or evaluation mode.");
+                }
+            }
+            return logits;
+        }
+        finally
+        {
+            foreach (var a in _adapters) a.Release();
+        }
+    }
+
+    /// <summary>Switches the adapters off until the returned scope is disposed (scopes nest).</summary>
+    /// <exception cref="InvalidOperationException">The adapters are merged.</exception>
+    public IDisposable DisableAdapters()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (IsMerged) throw new InvalidOperationException("The adapters are merged into the base weights; call Unmerge() before disabling them.");
+        bool previous = _enabled;
+        _enabled = false;
+        return new Scope(() => _enabled = previous);
+    }
+
+    /// <summary>Adds <c>scale * B A</c> into each adapted base weight; <see cref="Forward"/> then runs the plain base layers.</summary>
+    public void Merge()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_enabled) throw new InvalidOperationException("Cannot merge inside a DisableAdapters() scope.");
+        foreach (var a in _adapters) a.Merge();
+    }
+
+    /// <summary>Restores the base weights exactly (from a copy kept by <see cref="Merge"/>, so it is bit for bit the inverse).</summary>
+    public void Unmerge()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (var a in _adapters) a.Unmerge();
+    }
+
+    /// <summary>Writes the adapters to a safetensors file (<c>&lt;module path&gt;.lora_A.weight</c> and <c>.lora_B.weight</c>, with r, alpha, dropout and targets as metadata).</summary>
+    public void SaveAdapters(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        LoraAdapterFile.Save(path, this);
+    }
+
+    /// <summary>Loads adapter values saved by <see cref="SaveAdapters"/>, after checking that names, shapes, rank and alpha match.</summary>
+    /// <exception cref="InvalidDataException">The file does not fit these adapters (the message says how).</exception>
+    public void LoadAdapters(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        LoraAdapterFile.Load(path, this);
+    }
+
+    /// <summary>A reference policy that is this model with the adapters off (no copy of the weights).</summary>
+    public LoraReferencePolicy AsReferencePolicy() => new(this);
+
+    /// <summary>Removes the adapters and restores the base model; the base model itself is not disposed.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var a in _adapters) a.Dispose();
+        RestoreRequiresGrad();
+    }
+
+    private void RestoreRequiresGrad()
+    {
+        using var noGrad = no_grad();
+        foreach (var (p, rg) in _frozen) p.requires_grad = rg;
+    }
+
+    internal static string LastSegment(string path) => path[(path.LastIndexOf('.') + 1)..];
+
+    private sealed class Scope(Action onDispose) : IDisposable
+    {
+        private Action? _onDispose = onDispose;
+
+        public void Dispose()
+        {
+            _onDispose?.Invoke();
+            _onDispose = null;
+        }
+    }
+}
+
+/// <summary>Orders module paths segment by segment, numeric segments as numbers (<c>blocks.2</c> before <c>blocks.10</c>).</summary>
+internal sealed class ModulePathComparer : IComparer<string>
+{
+    public static readonly ModulePathComparer Instance = new();
+
+    public int Compare(string? x, string? y)
+    {
+        if (ReferenceEquals(x, y)) return 0;
+        if (x is null) return -1;
+        if (y is null) return 1;
+        var xs = x.Split('.');
+        var ys = y.Split('.');
+        for (int i = 0; i < Math.Min(xs.Length, ys.Length); i++)
+        {
+            int c = long.TryParse(xs[i], out var a) && long.TryParse(ys[i], out var b) ? a.CompareTo(b) : string.CompareOrdinal(xs[i], ys[i]);
+            if (c != 0) return c;
+        }
+        return xs.Length.CompareTo(ys.Length);
+    }
+}
