@@ -25,7 +25,7 @@ internal sealed class TinyLmFixture : IDisposable
     public readonly InnerObjective Inner;
     public double[] Weights;
 
-    public TinyLmFixture(int seed = 1, int trueNegatives = 8, int mislabeled = 4)
+    public TinyLmFixture(int seed = 1, int trueNegatives = 8, int mislabeled = 4, double regularizer = 0.1)
     {
         Task = new SyntheticSafetyTask(seed, trueNegatives, mislabeled, preferencePairs: 8);
         Model = new TinyTransformerLM(Task.Tokenizer.VocabSize, width: 16, layers: 1, heads: 2, maxLength: 16, seed: seed, dtype: ScalarType.Float64);
@@ -34,7 +34,7 @@ internal sealed class TinyLmFixture : IDisposable
         Pool = Task.ForgetBatch();
         Preferences = Task.PreferenceBatch(Start);
         Objective = new DpoObjective(Preferences);
-        Inner = new InnerObjective(new GradAscent(), new[] { new ParameterRegularizer(Model) });
+        Inner = new InnerObjective(new GradAscent(), new[] { new ParameterRegularizer(Model, new ParameterRegularizerOptions(regularizer)) });
         Weights = Enumerable.Repeat(1.0 / Pool.Count, Pool.Count).ToArray();
     }
 
@@ -64,7 +64,7 @@ internal sealed class TinyLmFixture : IDisposable
         for (int k = 0; k < steps; k++)
         {
             using var scope = NewDisposeScope();
-            var grads = autograd.grad(new[] { InnerLoss(weights) }, parameters);
+            var grads = autograd.grad(new[] { InnerLoss(weights) }, parameters.Cast<Tensor>().ToArray());
             using (no_grad()) for (int i = 0; i < parameters.Count; i++) parameters[i].sub_(grads[i] * learningRate);
         }
         double j = J();

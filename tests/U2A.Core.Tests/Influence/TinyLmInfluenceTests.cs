@@ -40,12 +40,22 @@ public sealed class TinyLmInfluenceTests : IDisposable
     [Fact]
     public void Conjugate_gradient_on_the_tiny_lm_reaches_its_tolerance_and_agrees_across_scoring_methods()
     {
-        var problem = _f.Problem();
-        using var dir = new ConjugateGradientEstimator(damping: 1.0, tolerance: 1e-8, maxIterations: 200).Estimate(problem);
+        // Gradient ascent has negative curvature; a strong parameter regulariser makes the inner problem strongly convex.
+        using var f = new TinyLmFixture(regularizer: 500);
+        var problem = f.Problem();
+        using var dir = new ConjugateGradientEstimator(tolerance: 1e-8, maxIterations: 200).Estimate(problem);
         Assert.True(dir.Diagnostics["residual"] <= 1e-8, $"residual {dir.Diagnostics["residual"]:G3} after {dir.Diagnostics["iterations"]} iterations");
         var loop = new InfluenceScorer(ScoringMethod.PerExampleLoop).Score(problem, dir);
         var batched = new InfluenceScorer(ScoringMethod.BatchedExact).Score(problem, dir);
         for (int i = 0; i < loop.Length; i++) Assert.Equal(loop[i], batched[i], 1e-9);
+    }
+
+    [Fact]
+    public void Conjugate_gradient_refuses_an_indefinite_inner_hessian_with_a_clear_message()
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => new ConjugateGradientEstimator(maxIterations: 50).Estimate(_f.Problem()));
+        Assert.Contains("not positive definite", e.Message);
+        Assert.Contains("raise the damping", e.Message);
     }
 
     [Fact]
