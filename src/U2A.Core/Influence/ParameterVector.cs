@@ -10,8 +10,8 @@ internal static class ParameterVector
 {
     public static Tensor[] Clone(IReadOnlyList<Tensor> a)
     {
-        using var _ = no_grad();
-        return a.Select(t => t.detach().clone()).ToArray();
+        using var _ = no_grad(); // clone under no_grad: no graph and no intermediate detached handle to leak
+        return a.Select(t => t.clone()).ToArray();
     }
 
     public static Tensor[] ZerosLike(IReadOnlyList<Tensor> a) => a.Select(t => zeros_like(t)).ToArray();

@@ -19,7 +19,7 @@ public sealed class ParameterSnapshotReference : IReferencePolicy, IDisposable
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
         using var noGrad = no_grad();
-        _snapshot = model.TrainableParameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
+        _snapshot = model.TrainableParameters.Select(p => p.clone().DetachFromDisposeScope()).ToArray();
     }
 
     /// <summary>The snapshot values, in <see cref="ICausalLM.TrainableParameters"/> order.</summary>
@@ -39,7 +39,7 @@ public sealed class ParameterSnapshotReference : IReferencePolicy, IDisposable
         using var noGrad = no_grad();
         var parameters = _model.TrainableParameters;
         using var scope = NewDisposeScope();
-        var current = parameters.Select(p => p.detach().clone()).ToArray();
+        var current = parameters.Select(p => p.clone()).ToArray();
         try
         {
             for (int i = 0; i < parameters.Count; i++) parameters[i].copy_(_snapshot[i]);

@@ -75,7 +75,7 @@ public sealed class TrainingLoop : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
         int step = CompletedSteps, n = Options.GradientAccumulationSteps;
         double lr = LearningRateAt(step);
-        _optimizer.zero_grad();
+        ZeroGrad();
         double loss = 0;
         var metrics = new Dictionary<string, double>();
         try
@@ -94,7 +94,9 @@ public sealed class TrainingLoop : IDisposable
                 if (output.Metrics is not null)
                     foreach (var (key, v) in output.Metrics) metrics[key] = metrics.GetValueOrDefault(key) + v / n;
             }
-            double gradNorm = nn.utils.clip_grad_norm_(_parameters, Options.MaxGradNorm ?? double.PositiveInfinity);
+            double gradNorm;
+            using (var clipScope = NewDisposeScope()) // clip_grad_norm_ allocates per-parameter norms
+                gradNorm = nn.utils.clip_grad_norm_(_parameters, Options.MaxGradNorm ?? double.PositiveInfinity);
             if (!double.IsFinite(gradNorm)) throw new NonFiniteLossException(step, null, "gradient norm", gradNorm);
             LearningRateSchedule.Apply(_optimizer, lr);
             using (var scope = NewDisposeScope()) _optimizer.step();
@@ -106,7 +108,7 @@ public sealed class TrainingLoop : IDisposable
         }
         catch (Exception ex)
         {
-            _optimizer.zero_grad();
+            ZeroGrad();
             if (ex is NonFiniteLossException)
                 _logger.LogWarning("{Message}", ex.Message);
             throw;
@@ -177,6 +179,16 @@ public sealed class TrainingLoop : IDisposable
     private OptimizerHelper Helper => _optimizer as OptimizerHelper
         ?? throw new NotSupportedException($"{_optimizer.GetType().Name} does not support state save/restore.");
 
+    // zero_grad reads each p.grad, and every read returns a fresh handle: scope them.
+    private void ZeroGrad()
+    {
+        using var scope = NewDisposeScope();
+        _optimizer.zero_grad();
+    }
+
     /// <inheritdoc />
-    public void Dispose() => _optimizer.Dispose();
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+    }
 }

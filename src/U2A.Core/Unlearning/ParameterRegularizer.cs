@@ -30,7 +30,7 @@ public sealed class ParameterRegularizer : IInnerTerm, IDisposable
         Options.Validate();
         if (model.TrainableParameters.Count == 0) throw new ArgumentException("the model has no trainable parameters.", nameof(model));
         using var noGrad = no_grad();
-        _start = model.TrainableParameters.Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
+        _start = model.TrainableParameters.Select(p => p.clone().DetachFromDisposeScope()).ToArray();
     }
 
     /// <summary>The options.</summary>

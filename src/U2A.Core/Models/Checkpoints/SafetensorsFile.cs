@@ -169,8 +169,12 @@ public static class SafetensorsFile
         {
             var t = tensors[name];
             string code = DTypes.First(kv => kv.Value.Type == t.dtype).Key;
-            using var cpu = t.detach().cpu().contiguous();
-            byte[] data = cpu.numel() == 0 ? Array.Empty<byte>() : cpu.bytes.ToArray();
+            byte[] data;
+            using (var scope = NewDisposeScope())
+            {
+                var cpu = t.detach().cpu().contiguous();
+                data = cpu.numel() == 0 ? Array.Empty<byte>() : cpu.bytes.ToArray();
+            }
             header[name] = new JsonObject
             {
                 ["dtype"] = code,

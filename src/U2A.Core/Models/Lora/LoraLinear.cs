@@ -149,7 +149,7 @@ public sealed class LoraLinear : IDisposable
     {
         if (IsMerged) return;
         using var noGrad = no_grad();
-        _mergeBackup = _baseWeight.detach().clone().DetachFromDisposeScope();
+        _mergeBackup = _baseWeight.clone().DetachFromDisposeScope();
         using var delta = DeltaWeight();
         _baseWeight.add_(delta);
     }
