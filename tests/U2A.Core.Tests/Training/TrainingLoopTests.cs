@@ -64,91 +64,6 @@ public class TrainingLoopTests
         Assert.Equal(5.0, m.Metrics["x"], 12);
     }
 
-    /// <summary>A TinyTransformerLM next-token run whose loss also draws torch randomness (noise), with a seeded data order.</summary>
-    private static (TinyTransformerLM Model, StepLossFunction Loss, TokenBatch Data) TinyRun(long modelSeed, BatchOrder order)
-    {
-        var model = new TinyTransformerLM(vocabularySize: 12, width: 16, layers: 1, heads: 2, maxLength: 16, seed: modelSeed);
-        var gen = new Generator(7);
-        var ids = randint(0, 12, new long[] { order.Count, 6 }, generator: gen).DetachFromDisposeScope();
-        var data = new TokenBatch(ids, ones_like(ids).DetachFromDisposeScope(), ones_like(ids).DetachFromDisposeScope());
-        StepLossFunction loss = (step, mb) =>
-        {
-            using var rows = data.Select(order.Batch((long)step * 2 + mb));
-            var lp = ResponseLogProbs.Compute(model, rows);
-            var noise = randn(1).item<float>() * 1e-3;   // torch's global generator
-            return (-lp.Mean).mean() * (1 + noise);
-        };
-        return (model, loss, data);
-    }
-
-    [Fact]
-    public void Seeded_runs_repeat_bitwise()
-    {
-        var order = new BatchOrder(count: 10, batchSize: 3, seed: 5);
-        var results = new List<Tensor[]>();
-        for (int run = 0; run < 2; run++)
-        {
-            var (model, loss, data) = TinyRun(modelSeed: 3, order);
-            using (model) using (data)
-            using (var loop = new TrainingLoop(model.TrainableParameters, 5, AdamW(accumulation: 2, clip: 1.0, seed: 11)))
-            {
-                loop.Run(loss);
-                results.Add(Snapshot(model.TrainableParameters));
-            }
-        }
-        AssertBitwiseEqual(results[0], results[1]);
-    }
-
-    [Fact]
-    public void Resuming_from_captured_state_equals_the_uninterrupted_run_bitwise()
-    {
-        var order = new BatchOrder(count: 10, batchSize: 3, seed: 5);
-        const int total = 6, split = 3;
-
-        Tensor[] uninterrupted;
-        {
-            var (model, loss, data) = TinyRun(3, order);
-            using (model) using (data)
-            using (var loop = new TrainingLoop(model.TrainableParameters, total, AdamW(accumulation: 2, clip: 1.0, seed: 11)))
-            {
-                loop.Run(loss);
-                uninterrupted = Snapshot(model.TrainableParameters);
-            }
-        }
-
-        Tensor[] saved;
-        byte[] savedState;
-        {
-            var (model, loss, data) = TinyRun(3, order);
-            using (model) using (data)
-            using (var loop = new TrainingLoop(model.TrainableParameters, total, AdamW(accumulation: 2, clip: 1.0, seed: 11)))
-            {
-                loop.Run(loss, maxSteps: split);
-                Assert.Equal(split, loop.CompletedSteps);
-                saved = Snapshot(model.TrainableParameters);
-                using var stream = new MemoryStream();
-                loop.CaptureState().WriteTo(stream);
-                savedState = stream.ToArray();
-            }
-        }
-
-        // A fresh process-like start: other weights, a disturbed global generator, a new optimizer.
-        using (randn(1000)) { }
-        {
-            var (model, loss, data) = TinyRun(modelSeed: 99, order);
-            using (model) using (data)
-            using (var loop = new TrainingLoop(model.TrainableParameters, total, AdamW(accumulation: 2, clip: 1.0, seed: 123)))
-            {
-                CopyInto(model.TrainableParameters, saved);
-                loop.RestoreState(TrainingLoopState.ReadFrom(new MemoryStream(savedState)));
-                Assert.Equal(split, loop.CompletedSteps);
-                var rest = loop.Run(loss);
-                Assert.Equal(split, rest[0].Step);
-                AssertBitwiseEqual(uninterrupted, Snapshot(model.TrainableParameters));
-            }
-        }
-    }
-
     [Fact]
     public void Restoring_a_state_for_other_parameters_is_rejected()
     {
@@ -260,5 +175,103 @@ public class TrainingLoopTests
     internal sealed class SyncProgress(Action<TrainingStepMetrics> report) : IProgress<TrainingStepMetrics>
     {
         public void Report(TrainingStepMetrics value) => report(value);
+    }
+}
+
+[Collection(GlobalRngCollection.Name)]
+public class SeededTrainingLoopTests
+{
+    private static TrainingLoopOptions AdamW(int accumulation = 1, double? clip = null, long? seed = null) => new()
+    {
+        Optimizer = new OptimizerSettings { LearningRate = 0.05, WeightDecay = 0.01 },
+        Schedule = LearningRateSchedule.Cosine(warmupSteps: 1),
+        GradientAccumulationSteps = accumulation,
+        MaxGradNorm = clip,
+        Seed = seed,
+    };
+
+    /// <summary>A TinyTransformerLM next-token run whose loss also draws torch randomness (noise), with a seeded data order.</summary>
+    private static (TinyTransformerLM Model, StepLossFunction Loss, TokenBatch Data) TinyRun(long modelSeed, BatchOrder order)
+    {
+        var model = new TinyTransformerLM(vocabularySize: 12, width: 16, layers: 1, heads: 2, maxLength: 16, seed: modelSeed);
+        var gen = new Generator(7);
+        var ids = randint(0, 12, new long[] { order.Count, 6 }, generator: gen).DetachFromDisposeScope();
+        var data = new TokenBatch(ids, ones_like(ids).DetachFromDisposeScope(), ones_like(ids).DetachFromDisposeScope());
+        StepLossFunction loss = (step, mb) =>
+        {
+            using var rows = data.Select(order.Batch((long)step * 2 + mb));
+            var lp = ResponseLogProbs.Compute(model, rows);
+            var noise = randn(1).item<float>() * 1e-3;   // torch's global generator
+            return (-lp.Mean).mean() * (1 + noise);
+        };
+        return (model, loss, data);
+    }
+
+    [Fact]
+    public void Seeded_runs_repeat_bitwise()
+    {
+        var order = new BatchOrder(count: 10, batchSize: 3, seed: 5);
+        var results = new List<Tensor[]>();
+        for (int run = 0; run < 2; run++)
+        {
+            var (model, loss, data) = TinyRun(modelSeed: 3, order);
+            using (model) using (data)
+            using (var loop = new TrainingLoop(model.TrainableParameters, 5, AdamW(accumulation: 2, clip: 1.0, seed: 11)))
+            {
+                loop.Run(loss);
+                results.Add(Snapshot(model.TrainableParameters));
+            }
+        }
+        AssertBitwiseEqual(results[0], results[1]);
+    }
+
+    [Fact]
+    public void Resuming_from_captured_state_equals_the_uninterrupted_run_bitwise()
+    {
+        var order = new BatchOrder(count: 10, batchSize: 3, seed: 5);
+        const int total = 6, split = 3;
+
+        Tensor[] uninterrupted;
+        {
+            var (model, loss, data) = TinyRun(3, order);
+            using (model) using (data)
+            using (var loop = new TrainingLoop(model.TrainableParameters, total, AdamW(accumulation: 2, clip: 1.0, seed: 11)))
+            {
+                loop.Run(loss);
+                uninterrupted = Snapshot(model.TrainableParameters);
+            }
+        }
+
+        Tensor[] saved;
+        byte[] savedState;
+        {
+            var (model, loss, data) = TinyRun(3, order);
+            using (model) using (data)
+            using (var loop = new TrainingLoop(model.TrainableParameters, total, AdamW(accumulation: 2, clip: 1.0, seed: 11)))
+            {
+                loop.Run(loss, maxSteps: split);
+                Assert.Equal(split, loop.CompletedSteps);
+                saved = Snapshot(model.TrainableParameters);
+                using var stream = new MemoryStream();
+                loop.CaptureState().WriteTo(stream);
+                savedState = stream.ToArray();
+            }
+        }
+
+        // A fresh process-like start: other weights, a disturbed global generator, a new optimizer.
+        using (randn(1000)) { }
+        {
+            var (model, loss, data) = TinyRun(modelSeed: 99, order);
+            using (model) using (data)
+            using (var loop = new TrainingLoop(model.TrainableParameters, total, AdamW(accumulation: 2, clip: 1.0, seed: 123)))
+            {
+                CopyInto(model.TrainableParameters, saved);
+                loop.RestoreState(TrainingLoopState.ReadFrom(new MemoryStream(savedState)));
+                Assert.Equal(split, loop.CompletedSteps);
+                var rest = loop.Run(loss);
+                Assert.Equal(split, rest[0].Step);
+                AssertBitwiseEqual(uninterrupted, Snapshot(model.TrainableParameters));
+            }
+        }
     }
 }
