@@ -22,7 +22,7 @@ public sealed class TokenBatch : IDisposable
         if (!inputIds.shape.SequenceEqual(attentionMask.shape)) throw new ArgumentException("attentionMask must have the shape of inputIds.", nameof(attentionMask));
         if (!inputIds.shape.SequenceEqual(responseMask.shape)) throw new ArgumentException("responseMask must have the shape of inputIds.", nameof(responseMask));
         if (inputIds.dtype != ScalarType.Int64) throw new ArgumentException($"inputIds must be int64, got {inputIds.dtype}.", nameof(inputIds));
-        if (attentionMask.device != inputIds.device || responseMask.device != inputIds.device)
+        if (!SameDevice(attentionMask, inputIds) || !SameDevice(responseMask, inputIds))
             throw new ArgumentException("inputIds, attentionMask and responseMask must be on one device.");
         using (var counts = responseMask[.., 1..].sum(1))
         {
@@ -33,6 +33,9 @@ public sealed class TokenBatch : IDisposable
         AttentionMask = attentionMask.dtype == ScalarType.Int64 ? attentionMask : attentionMask.to_type(ScalarType.Int64);
         ResponseMask = responseMask.dtype == ScalarType.Int64 ? responseMask : responseMask.to_type(ScalarType.Int64);
     }
+
+    // TorchSharp's Device has no value equality (each Tensor.device is a new object): compare type and index.
+    private static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;
 
     /// <summary>Token ids, int64 [B, T].</summary>
     public Tensor InputIds { get; }
@@ -63,7 +66,8 @@ public sealed class TokenBatch : IDisposable
         var att = AttentionMask.index_select(0, idx);
         var resp = ResponseMask.index_select(0, idx);
         // Trim columns that are padding in every selected row (either side).
-        using var used = att.sum(0).gt(0).nonzero().flatten();
+        // sum(dim: 0): a bare literal 0 binds to the sum(ScalarType) overload and sums everything into a byte.
+        using var used = att.sum(dim: 0).gt(0).nonzero().flatten();
         long first = used[0].item<long>(), last = used[-1].item<long>();
         if (first > 0 || last < Length - 1)
         {
