@@ -54,6 +54,11 @@ public class TokenizerTests
         }
         finally { Directory.Delete(files, recursive: true); }
 
+        // Not byte-level: Microsoft.ML.Tokenizers' default pre-tokenizer splits on whitespace and drops it.
+        var words = MlTokenizer.FromBpe(Utf8(Vocab), Utf8(Merges), eosToken: "<|endoftext|>", byteLevel: false);
+        Assert.Equal(new[] { 5, 4, 2, 4 }, words.Encode("abc ab cab"));
+        Assert.Equal("abcabcab", words.Decode(words.Encode("abc ab cab")));
+
         var ex = Assert.Throws<ArgumentException>(() => MlTokenizer.FromBpe(Utf8(Vocab), Utf8(Merges), eosToken: "</s>"));
         Assert.Contains("</s>", ex.Message);
     }
