@@ -21,6 +21,13 @@ public interface ITextTokenizer
     /// <summary>The ids of <paramref name="text"/>, without special tokens added.</summary>
     IReadOnlyList<int> Encode(string text);
 
+    /// <summary>
+    /// The ids of <paramref name="text"/> as the continuation of earlier text (a response after its prompt): no
+    /// word-start marker is added. The same as <see cref="Encode"/> except for SentencePiece models that add a dummy
+    /// prefix space to a standalone text.
+    /// </summary>
+    IReadOnlyList<int> EncodeContinuation(string text) => Encode(text);
+
     /// <summary>The text of <paramref name="ids"/>.</summary>
     string Decode(IEnumerable<int> ids);
 }

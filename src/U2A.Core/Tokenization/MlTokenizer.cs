@@ -52,7 +52,8 @@ public sealed class MlTokenizer : ITextTokenizer
 
     /// <summary>
     /// A SentencePiece / Llama tokenizer from a <c>tokenizer.model</c> stream. BOS and EOS come from the model;
-    /// pad is EOS. Encode adds neither (the prompt encoder adds BOS).
+    /// pad is EOS. Encode adds neither (the prompt encoder adds BOS). <see cref="EncodeContinuation"/> leaves out the
+    /// dummy prefix space, so a response encoded after its prompt decodes without an extra space.
     /// </summary>
     public static MlTokenizer FromSentencePiece(Stream model)
     {
@@ -120,6 +121,23 @@ public sealed class MlTokenizer : ITextTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         return Inner.EncodeToIds(text);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>For a SentencePiece model with a dummy prefix, the text is normalised by the model's normaliser, the
+    /// dummy prefix it adds is removed, and the result encoded without normalising again; so
+    /// <c>Decode(Encode(p) + EncodeContinuation(r)) == p + r</c> (no extra space at the boundary). A model whose
+    /// normaliser removes extra whitespace (Llama's does not) may still lose a leading space of the continuation.</remarks>
+    public IReadOnlyList<int> EncodeContinuation(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (Inner is SentencePieceTokenizer { AddDummyPrefix: true, Normalizer: { } normalizer } sp)
+        {
+            var normalized = normalizer.Normalize(text);
+            if (normalized.Length > 0 && normalized[0] == '\u2581') normalized = normalized[1..]; // the dummy prefix
+            return sp.EncodeToIds(normalized, addBeginningOfSentence: false, addEndOfSentence: false, considerPreTokenization: true, considerNormalization: false);
+        }
+        return Encode(text);
     }
 
     /// <inheritdoc />

@@ -2,7 +2,7 @@ namespace U2A.Core.Tokenization;
 
 /// <summary>
 /// Tokenises a prompt and a response through a <see cref="PromptTemplate"/>: <c>[BOS] Encode(FormatPrompt(p))</c>,
-/// then <c>Encode(FormatResponse(r)) [EOS]</c>. The two parts are encoded separately and concatenated, so the
+/// then <c>EncodeContinuation(FormatResponse(r)) [EOS]</c>. The two parts are encoded separately and concatenated, so the
 /// response starts exactly at <see cref="EncodedSequence.ResponseStart"/> and <c>Decode</c> of the whole is the
 /// prompt text followed by the response text. (A BPE merge across the boundary is thereby never made: the ids may
 /// differ from encoding the joined string at the boundary, the text does not.)
@@ -29,7 +29,7 @@ public sealed class PromptResponseEncoder(ITextTokenizer tokenizer, PromptTempla
     public EncodedSequence Encode(string prompt, string response)
     {
         var p = Tokenizer.Encode(Template.FormatPrompt(prompt));
-        var r = Tokenizer.Encode(Template.FormatResponse(response));
+        var r = Tokenizer.EncodeContinuation(Template.FormatResponse(response));
         int bos = AddsBos ? 1 : 0, eos = AddsEos ? 1 : 0;
         if (p.Count + bos == 0) throw new ArgumentException("the prompt encodes to no tokens (and no BOS is added): the first token cannot be predicted, so the response needs a prompt before it.", nameof(prompt));
         if (r.Count + eos == 0) throw new ArgumentException("the response encodes to no tokens.", nameof(response));

@@ -48,10 +48,12 @@ public static class AdvBenchReader
         while (pos < text.Length)
         {
             int start = line;
+            bool rowParsed = false;
             try
             {
                 var ctx = new RecordContext(sourceName, start, options);
                 var fields = ParseRow(text, ref pos, ref line, sourceName);
+                rowParsed = true;
                 if (fields.Count == 1 && fields[0].Length == 0) throw ctx.Error(null, "blank line");
                 if (fields.Count < 2) throw ctx.Error("target", $"is missing (the row has {fields.Count} field)");
                 if (fields.Count > 2) throw ctx.Error(null, $"the row has {fields.Count} fields, expected 2 (goal,target); quote fields that hold commas");
@@ -60,7 +62,8 @@ public static class AdvBenchReader
             catch (DatasetFormatException ex)
             {
                 skips.Handle(ex);
-                // Resume at the next line after the one where the error was found.
+                if (rowParsed) continue;
+                // A syntax error: resume at the line after the one where it was found.
                 while (pos < text.Length && text[pos] != '\n') pos++;
                 if (pos < text.Length) { pos++; line++; }
             }

@@ -1,0 +1,50 @@
+using System.Reflection;
+using Microsoft.Extensions.Logging;
+
+namespace U2A.Core.Tests.Data;
+
+/// <summary>Paths of the real dataset samples (shared/data/real beside the repository) and small test helpers.</summary>
+internal static class RealData
+{
+    public static string Dir
+    {
+        get
+        {
+            var root = typeof(RealData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "RepoRoot").Value!;
+            var dir = Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "real"));
+            if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"the real data samples are expected at {dir} (a copy of shared/ beside the repository).");
+            return dir;
+        }
+    }
+
+    public static string HhRlhf => Path.Combine(Dir, "hh_rlhf_harmless_base_test.first1000.jsonl");
+    public static string Pku => Path.Combine(Dir, "pku_saferlhf_alpaca7b_test.first20.jsonl");
+    public static string AdvBench => Path.Combine(Dir, "advbench_harmful_behaviors.csv");
+}
+
+/// <summary>An ILogger that keeps what it is given.</summary>
+internal sealed class ListLogger : ILogger
+{
+    public List<(LogLevel Level, string Message)> Entries { get; } = [];
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        Entries.Add((logLevel, formatter(state, exception)));
+}
+
+/// <summary>Writes text to a temporary file, deleted on dispose.</summary>
+internal sealed class TempFile : IDisposable
+{
+    public TempFile(string content, string extension = ".jsonl")
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"u2a-{Guid.NewGuid():N}{extension}");
+        File.WriteAllText(Path, content, new System.Text.UTF8Encoding(false));
+    }
+
+    public string Path { get; }
+
+    public void Dispose() => File.Delete(Path);
+}
