@@ -45,8 +45,8 @@ internal static class ModelTestKit
     /// <summary>Logits [L, V] of the real tokens of row <paramref name="row"/>.</summary>
     public static Tensor RealLogits(Tensor logits, Tensor mask, int row) => logits[row].index_select(0, mask[row].nonzero().flatten());
 
-    /// <summary>Sum over response tokens of log_softmax (the formula of <c>ResponseLogProbs.FromLogits</c>, without a
-    /// <c>TokenBatch</c>, whose device check compares <c>Device</c> objects by reference and rejects CPU tensors).</summary>
+    /// <summary>Sum over response tokens of log_softmax, written out here (the formula of <c>ResponseLogProbs.FromLogits</c>)
+    /// so the parity check does not depend on <c>TokenBatch</c> validation.</summary>
     public static Tensor ResponseLogProbs(Tensor logits, Tensor ids, Tensor responseMask)
     {
         var logp = logits[.., ..^1].log_softmax(-1).gather(-1, ids[.., 1..].unsqueeze(-1)).squeeze(-1);
