@@ -123,6 +123,7 @@ public static class HfCheckpoint
             var tensors = SafetensorsFile.Load(file, model.Device, model.DType, keys.ContainsKey);
             try
             {
+                using var scope = NewDisposeScope();
                 using var noGrad = no_grad();
                 foreach (var (key, binding) in keys)
                 {
@@ -142,6 +143,7 @@ public static class HfCheckpoint
     /// Writes <paramref name="model"/> in Hugging Face layout: <c>config.json</c> and <c>model.safetensors</c>, or, when
     /// <paramref name="maxShardBytes"/> is positive and the weights exceed it, shards <c>model-0000i-of-0000n.safetensors</c>
     /// with <c>model.safetensors.index.json</c>. Tensors are written in <paramref name="dtype"/> (default: the model's).
+    /// Existing <c>model*.safetensors*</c> files in the directory are replaced, so a stale index or shard never mixes in.
     /// </summary>
     public static void Save(IHfCheckpointModel model, string directory, ScalarType? dtype = null, long maxShardBytes = 0)
     {
