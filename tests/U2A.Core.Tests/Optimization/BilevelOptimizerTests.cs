@@ -144,6 +144,34 @@ public sealed class BilevelOptimizerTests : IDisposable
     }
 
     [Fact]
+    public void Forget_bound_stops_an_inner_run_after_the_patience_steps()
+    {
+        using var s = Make();
+        // Any forget NLL exceeds -1, so the bound is passed from the first step: the run stops after 2 steps.
+        var result = Optimizer(s, Options(outer: 1, inner: 10) with { MaxForgetNll = -1, ForgetBoundPatience = 2 }).Run(s.Pool);
+        Assert.Equal(2, result.History[1].InnerSteps);
+        Assert.True(result.History[1].ForgetNll > -1);
+    }
+
+    [Fact]
+    public void With_lora_only_the_adapters_move_and_are_checkpointed()
+    {
+        using var s = Make();
+        var baseValues = s.Model.parameters().Select(p => p.detach().clone()).ToArray();
+        using var lora = new U2A.Core.Models.Lora.LoraModel(s.Model, new U2A.Core.Models.Lora.LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 2 });
+        var scorer = new DpoObjective(s.Prefs);
+        string dir = Path.Combine(_dir, "lora");
+        var optimizer = new BilevelOptimizer(lora, new InnerObjective(new GradAscent()), scorer, new TopKSelector(6), new IdentityEstimator(),
+            Options(outer: 1, inner: 3) with { CheckpointDirectory = dir, RestoreBestParameters = false, InnerOptimizer = new OptimizerSettings { LearningRate = 1e-2 } });
+        optimizer.Run(s.Pool);
+        var after = s.Model.parameters().ToArray();
+        for (int i = 0; i < after.Length; i++) Assert.Equal(baseValues[i].data<float>().ToArray(), after[i].detach().data<float>().ToArray());
+        Assert.Contains(lora.TrainableParameters, p => p.detach().abs().sum().item<float>() > 0 && p.shape[0] != 2); // B moved off zero
+        using var checkpoint = BilevelCheckpoint.Load(dir);
+        Assert.Equal(lora.TrainableParameters.Select(p => p.shape), checkpoint.Parameters.Select(p => p.shape));
+    }
+
+    [Fact]
     public void Invalid_options_and_budgets_are_reported_with_the_field_name()
     {
         using var s = Make();
