@@ -9,7 +9,7 @@ using U2A.Core.Unlearning;
 
 namespace U2A.Core.Tests.Optimization;
 
-/// <summary>The composition example of docs/pipeline.md: it compiles, runs, and the document holds it verbatim.</summary>
+/// <summary>The composition example of docs/pipeline.md and the README: it compiles, runs, and both documents hold it verbatim.</summary>
 public class PipelineExampleTests
 {
     private static BilevelResult Example(TextWriter console)
@@ -54,8 +54,8 @@ public class PipelineExampleTests
             .Cast<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
         string Block(string text) => text[(text.IndexOf("// BEGIN pipeline example", StringComparison.Ordinal))..(text.IndexOf("// END pipeline example", StringComparison.Ordinal))];
         var code = Block(File.ReadAllText(Path.Combine(root, "tests", "U2A.Core.Tests", "Optimization", "PipelineExampleTests.cs")));
-        var doc = Block(File.ReadAllText(Path.Combine(root, "docs", "pipeline.md")));
         string Normalize(string s) => string.Join("\n", s.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0));
-        Assert.Equal(Normalize(code), Normalize(doc));
+        foreach (var page in new[] { Path.Combine(root, "docs", "pipeline.md"), Path.Combine(root, "README.md") })
+            Assert.Equal(Normalize(code), Normalize(Block(File.ReadAllText(page))));
     }
 }
