@@ -39,6 +39,7 @@ public sealed class UnrolledEstimator : IHypergradientEstimator
         var start = ParameterVector.Clone(parameters);
         var iterates = new List<Tensor[]>();
         var terms = new List<InfluenceTerm>();
+        Tensor[]? lambda = null;
         try
         {
             // Forward: theta_0 .. theta_{K-1} stored, theta_K left in the parameters.
@@ -50,7 +51,7 @@ public sealed class UnrolledEstimator : IHypergradientEstimator
                 var g = problem.Gradient(problem.InnerLoss());
                 ParameterVector.AddInPlace(parameters, g, -LearningRate);
             }
-            var lambda = problem.ObjectiveGradient();
+            lambda = problem.ObjectiveGradient();
             // Backward: term k pairs theta_k with lr * lambda_{k+1}; then lambda_k = lambda_{k+1} - lr H(theta_k) lambda_{k+1}.
             for (int k = Steps - 1; k >= 0; k--)
             {
@@ -65,10 +66,12 @@ public sealed class UnrolledEstimator : IHypergradientEstimator
                 lambda = next;
             }
             ParameterVector.DisposeAll(lambda);
+            lambda = null;
             return new InfluenceDirection(terms, new Dictionary<string, double> { ["steps"] = Steps });
         }
         catch
         {
+            if (lambda is not null) ParameterVector.DisposeAll(lambda);
             foreach (var t in terms) ParameterVector.DisposeAll(t.Direction);
             foreach (var it in iterates) ParameterVector.DisposeAll(it);
             throw;

@@ -37,8 +37,11 @@ public sealed class BilevelCheckpoint : IDisposable
     /// <summary>The trainable parameters of <see cref="BestIteration"/>, or null when not kept.</summary>
     public Tensor[]? BestParameters { get; init; }
 
+    /// <summary>A hash of the run's settings (options except the iteration count and checkpoint folder, parts, pool size); a resume with other settings is refused.</summary>
+    public string? Fingerprint { get; init; }
+
     private sealed record State(int CompletedIterations, string[] InitialScores, int[] SelectedIndices, string[] Weights,
-        OuterIterationRecordDto[] History, int BestIteration, int IterationsWithoutImprovement, int ParameterCount, bool HasBest);
+        OuterIterationRecordDto[] History, int BestIteration, int IterationsWithoutImprovement, int ParameterCount, bool HasBest, string? Fingerprint = null);
 
     private sealed record OuterIterationRecordDto(int Iteration, string Objective, string PaScore, int InnerSteps, string ForgetLoss, string ForgetNll, string[] Weights);
 
@@ -55,7 +58,7 @@ public sealed class BilevelCheckpoint : IDisposable
         Directory.CreateDirectory(temp);
         var state = new State(CompletedIterations, InitialScores.Select(D).ToArray(), SelectedIndices, Weights.Select(D).ToArray(),
             History.Select(h => new OuterIterationRecordDto(h.Iteration, D(h.Objective), D(h.PaScore), h.InnerSteps, D(h.ForgetLoss), D(h.ForgetNll), h.Weights.Select(D).ToArray())).ToArray(),
-            BestIteration, IterationsWithoutImprovement, Parameters.Length, BestParameters is not null);
+            BestIteration, IterationsWithoutImprovement, Parameters.Length, BestParameters is not null, Fingerprint);
         File.WriteAllText(Path.Combine(temp, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
         SafetensorsFile.Save(Path.Combine(temp, ParametersFile), Named(Parameters));
         if (BestParameters is not null) SafetensorsFile.Save(Path.Combine(temp, BestFile), Named(BestParameters));
@@ -86,6 +89,7 @@ public sealed class BilevelCheckpoint : IDisposable
             IterationsWithoutImprovement = state.IterationsWithoutImprovement,
             Parameters = parameters,
             BestParameters = best,
+            Fingerprint = state.Fingerprint,
         };
     }
 

@@ -56,22 +56,35 @@ public sealed class BilevelOptimizer
     {
         ArgumentNullException.ThrowIfNull(pool);
         _options.Validate(pool.Count);
+        _selector.ValidatePool(pool.Count);
         var clock = new PhaseClock();
         var parameters = _model.TrainableParameters;
-        var run = resumeFrom is null ? Start(pool, progress, clock, cancellationToken) : Resume(resumeFrom, pool);
+        _model.SetTraining(false);
+        RunState run;
+        if (resumeFrom is null)
+        {
+            using var start = new ParameterCopy(parameters);
+            run = Guarded(start, () => Start(pool, progress, clock, cancellationToken));
+        }
+        else run = Resume(resumeFrom, pool);
+        run.Fingerprint = Fingerprint(pool);
         string stopReason = $"completed {_options.OuterIterations} outer iterations";
         try
         {
             for (int t = run.CompletedIterations + 1; t <= _options.OuterIterations; t++)
             {
                 using var lastGood = new ParameterCopy(parameters);
-                var inner = clock.Time(BilevelPhase.Unlearn, () => Unlearn(pool, run, t, progress, cancellationToken));
-                if (_options.Reweight)
+                var (inner, objective, pa) = Guarded(lastGood, () =>
                 {
-                    var scores = clock.Time(BilevelPhase.Score, () => Score(pool, run.Selected, run.Weights, t, progress, cancellationToken));
-                    run.Weights = clock.Time(BilevelPhase.Reweight, () => MirrorDescent.Step(run.Weights, scores, _options.WeightLearningRate, _options.SparsityPenalty));
-                }
-                var (objective, pa) = clock.Time(BilevelPhase.Evaluate, () => Evaluate(t, lastGood, cancellationToken));
+                    var innerRun = clock.Time(BilevelPhase.Unlearn, () => Unlearn(pool, run, t, progress, cancellationToken));
+                    if (_options.Reweight)
+                    {
+                        var scores = clock.Time(BilevelPhase.Score, () => Score(pool, run.Selected, run.Weights, t, progress, cancellationToken));
+                        run.Weights = clock.Time(BilevelPhase.Reweight, () => MirrorDescent.Step(run.Weights, scores, _options.WeightLearningRate, _options.SparsityPenalty));
+                    }
+                    var (j, score) = clock.Time(BilevelPhase.Evaluate, () => Evaluate(t, cancellationToken));
+                    return (innerRun, j, score);
+                });
                 run.History.Add(new OuterIterationRecord(t, objective, pa, inner.Steps, inner.ForgetLoss, inner.ForgetNll, run.Weights.ToArray()));
                 progress?.Report(new BilevelProgress(BilevelPhase.Evaluate, t, 0, _options.InnerSteps, objective, pa, inner.ForgetLoss));
                 _logger.LogInformation("U2A iteration {Iteration}: J {Objective:G5}, PA {Pa:G5}, {Steps} inner steps, forget NLL {Nll:G4}",
@@ -99,8 +112,7 @@ public sealed class BilevelOptimizer
     {
         var all = Enumerable.Range(0, pool.Count).ToArray();
         var uniform = Enumerable.Repeat(1.0 / pool.Count, pool.Count).ToArray();
-        using var start = new ParameterCopy(_model.TrainableParameters);
-        var (objective, pa) = clock.Time(BilevelPhase.Evaluate, () => Evaluate(0, start, ct));
+        var (objective, pa) = clock.Time(BilevelPhase.Evaluate, () => Evaluate(0, ct));
         progress?.Report(new BilevelProgress(BilevelPhase.Evaluate, 0, 0, _options.InnerSteps, objective, pa, null));
         var scores = clock.Time(BilevelPhase.Score, () => Score(pool, all, uniform, 0, progress, ct));
         var selection = clock.Time(BilevelPhase.Select, () => _selector.Select(new SelectionRequest(scores, j => GramColumn(pool, j, ct))));
@@ -114,6 +126,9 @@ public sealed class BilevelOptimizer
 
     private RunState Resume(BilevelCheckpoint checkpoint, ForgetBatch pool)
     {
+        if (checkpoint.Fingerprint is { } saved && saved != Fingerprint(pool))
+            throw new ArgumentException("the checkpoint was written by a run with other settings (options other than OuterIterations, " +
+                "selector, estimator, strategy, objective or pool size); resuming it would not reproduce that run.", nameof(checkpoint));
         var parameters = _model.TrainableParameters;
         if (checkpoint.Parameters.Length != parameters.Count || checkpoint.Parameters.Where((p, i) => !p.shape.SequenceEqual(parameters[i].shape)).Any())
             throw new ArgumentException("the checkpoint's parameters do not match the model's trainable parameters.", nameof(checkpoint));
@@ -212,6 +227,15 @@ public sealed class BilevelOptimizer
         return Scorer.Score(problem, direction, ct);
     }
 
+    /// <summary>A hash of everything that determines the run apart from its length and checkpoint folder.</summary>
+    private string Fingerprint(ForgetBatch pool)
+    {
+        var settings = System.Text.Json.JsonSerializer.Serialize(_options with { OuterIterations = 0, CheckpointDirectory = null });
+        var text = string.Join("|", settings, _selector.Name, _estimator.Name, _inner.Unlearner.Name,
+            string.Join(",", _inner.Terms.Select(t => t.Name)), _scorer.Name, pool.Count, _model.TrainableParameters.Count);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+    }
+
     private InfluenceScorer Scorer => new(_options.ScoringMethod, _options.ScoringChunkSize, _options.FiniteDifferenceStep);
 
     /// <summary>The bilevel problem at the current parameters, with the inner objective sampled for Hessian-vector products.</summary>
@@ -235,7 +259,21 @@ public sealed class BilevelOptimizer
         return new BilevelProblem(_model.TrainableParameters, InnerLoss, () => _scorer.Objective(_model), PerExample, pool.Count);
     }
 
-    private (double Objective, double Pa) Evaluate(int iteration, ParameterCopy lastGood, CancellationToken ct)
+    /// <summary>Runs one phase group; on a numerical failure puts back the parameters it started from, then rethrows.</summary>
+    private static T Guarded<T>(ParameterCopy lastGood, Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (BilevelNumericalException)
+        {
+            lastGood.Restore();
+            throw;
+        }
+    }
+
+    private (double Objective, double Pa) Evaluate(int iteration, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
         double objective;
@@ -244,10 +282,7 @@ public sealed class BilevelOptimizer
             objective = _scorer.Objective(_model).to_type(ScalarType.Float64).item<double>();
         double pa = _scorer.Score(_model, ct);
         if (!double.IsFinite(objective) || !double.IsFinite(pa))
-        {
-            lastGood.Restore(_model.TrainableParameters);
             throw new BilevelNumericalException(BilevelPhase.Evaluate, iteration, 0, $"a non-finite objective ({objective}) or PA score ({pa})");
-        }
         return (objective, pa);
     }
 
@@ -260,7 +295,7 @@ public sealed class BilevelOptimizer
     private sealed class ParameterCopy(IReadOnlyList<Tensor> parameters) : IDisposable
     {
         private readonly Tensor[] _values = DetachAll(ParameterVector.Clone(parameters));
-        public void Restore(IReadOnlyList<Tensor> target) => ParameterVector.CopyInto(target, _values);
+        public void Restore() => ParameterVector.CopyInto(parameters, _values);
         public void Dispose() => ParameterVector.DisposeAll(_values);
         private static Tensor[] DetachAll(Tensor[] t) { foreach (var x in t) x.DetachFromDisposeScope(); return t; }
     }
@@ -291,6 +326,7 @@ public sealed class BilevelOptimizer
         public double BestPa { get; set; } = double.NegativeInfinity;
         public int IterationsWithoutImprovement { get; set; }
         public Tensor[]? BestParameters { get; set; }
+        public string? Fingerprint { get; set; }
 
         /// <summary>Records a PA score; returns whether it improved on the best so far.</summary>
         public bool TrackBest(double pa, int iteration, IReadOnlyList<Tensor> parameters, bool keepParameters)
@@ -316,7 +352,7 @@ public sealed class BilevelOptimizer
             CompletedIterations = CompletedIterations, InitialScores = InitialScores, SelectedIndices = Selected,
             Weights = Weights, History = History.ToArray(), BestIteration = BestIteration,
             IterationsWithoutImprovement = IterationsWithoutImprovement,
-            Parameters = parameters.ToArray(), BestParameters = BestParameters,
+            Parameters = parameters.ToArray(), BestParameters = BestParameters, Fingerprint = Fingerprint,
         };
 
         public void Dispose()

@@ -67,7 +67,7 @@ public sealed record BilevelOptions
     /// <summary>Where to write a checkpoint after every outer iteration, or null for none.</summary>
     public string? CheckpointDirectory { get; init; }
 
-    /// <summary>Validates every field against a pool of <paramref name="poolSize"/> candidates and a selector budget.</summary>
+    /// <summary>Validates every field against a pool of <paramref name="poolSize"/> candidates.</summary>
     /// <exception cref="ArgumentException">A field is out of range; the message names it.</exception>
     public void Validate(int poolSize)
     {
@@ -82,6 +82,7 @@ public sealed record BilevelOptions
         Require(InnerOptimizer is not null, nameof(InnerOptimizer), "null", "must be set");
         Require(InnerSchedule is not null, nameof(InnerSchedule), "null", "must be set");
         InnerOptimizer!.Validate();
+        Require(InnerOptimizer.LearningRate > 0, "InnerOptimizer.LearningRate", InnerOptimizer.LearningRate, "must be positive (a zero learning rate unlearns nothing)");
         InnerSchedule!.Validate();
         Require(InnerMaxGradNorm is null || (InnerMaxGradNorm > 0 && double.IsFinite(InnerMaxGradNorm.Value)), nameof(InnerMaxGradNorm), InnerMaxGradNorm, "must be positive and finite, or null");
         Require(WeightLearningRate > 0 && double.IsFinite(WeightLearningRate), nameof(WeightLearningRate), WeightLearningRate, "must be positive and finite");

@@ -24,4 +24,12 @@ public interface IExampleSelector
 
     /// <summary>Selects from the pool described by <paramref name="request"/>. Never returns an empty selection.</summary>
     Selection Select(SelectionRequest request);
+
+    /// <summary>
+    /// Checks, before any scoring work, that this selector can select from a pool of <paramref name="poolSize"/>
+    /// examples (a budget k larger than the pool, say). Throws <see cref="ArgumentException"/> naming the field.
+    /// </summary>
+    void ValidatePool(int poolSize)
+    {
+    }
 }

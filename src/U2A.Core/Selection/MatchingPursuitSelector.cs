@@ -25,6 +25,12 @@ public sealed class MatchingPursuitSelector : IExampleSelector
     public string Name => $"matching-pursuit-{K}";
 
     /// <inheritdoc />
+    public void ValidatePool(int poolSize)
+    {
+        if (K > poolSize) throw new ArgumentException($"MatchingPursuitSelector.K = {K} is larger than the pool of {poolSize} examples.", "k");
+    }
+
+    /// <inheritdoc />
     public Selection Select(SelectionRequest request)
     {
         SelectionGuard.Validate(request, K);

@@ -19,6 +19,12 @@ public sealed class RandomKSelector : IExampleSelector
     public string Name => $"random-{K}";
 
     /// <inheritdoc />
+    public void ValidatePool(int poolSize)
+    {
+        if (K > poolSize) throw new ArgumentException($"RandomKSelector.K = {K} is larger than the pool of {poolSize} examples.", "k");
+    }
+
+    /// <inheritdoc />
     public Selection Select(SelectionRequest request)
     {
         SelectionGuard.Validate(request, K);

@@ -20,6 +20,12 @@ public sealed class TopKSelector : IExampleSelector
     public string Name => $"top-{K}";
 
     /// <inheritdoc />
+    public void ValidatePool(int poolSize)
+    {
+        if (K > poolSize) throw new ArgumentException($"TopKSelector.K = {K} is larger than the pool of {poolSize} examples.", "k");
+    }
+
+    /// <inheritdoc />
     public Selection Select(SelectionRequest request)
     {
         SelectionGuard.Validate(request, K);

@@ -80,23 +80,33 @@ public sealed class BilevelOptimizerTests : IDisposable
     [Fact]
     public void Resumed_run_ends_bitwise_identical_to_an_uninterrupted_one()
     {
+        // RestoreBestParameters off: the final parameters are those of the last iteration, which the resumed run must recompute.
+        var options = Options() with { RestoreBestParameters = false };
         using var a = Make();
-        var full = Optimizer(a, Options()).Run(a.Pool);
+        var full = Optimizer(a, options).Run(a.Pool);
 
         using var b = Make();
         string dir = Path.Combine(_dir, "ckpt");
         using var cts = new CancellationTokenSource();
         var stopAfterFirst = new SyncProgress(p => { if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2) cts.Cancel(); });
-        Assert.ThrowsAny<OperationCanceledException>(() => Optimizer(b, Options() with { CheckpointDirectory = dir }).Run(b.Pool, stopAfterFirst, cancellationToken: cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => Optimizer(b, options with { CheckpointDirectory = dir }).Run(b.Pool, stopAfterFirst, cancellationToken: cts.Token));
 
         using var c = Make(); // a fresh process would start from scratch like this
         using var checkpoint = BilevelCheckpoint.Load(dir);
         Assert.Equal(1, checkpoint.CompletedIterations);
-        var resumed = Optimizer(c, Options()).Run(c.Pool, resumeFrom: checkpoint);
+        Assert.NotEqual(Values(c.Model), Values(a.Model)); // a fresh model: nothing is shared with the finished run
+        var resumed = Optimizer(c, options).Run(c.Pool, resumeFrom: checkpoint);
         Assert.Equal(full.Weights, resumed.Weights);
         Assert.Equal(full.SelectedIndices, resumed.SelectedIndices);
         Assert.Equal(full.History.Select(h => h.PaScore), resumed.History.Select(h => h.PaScore));
+        Assert.Equal(full.History.Select(h => h.Objective), resumed.History.Select(h => h.Objective));
         Assert.Equal(Values(a.Model), Values(c.Model));
+
+        // A checkpoint is refused by a run with other settings.
+        using var d = Make();
+        using var again = BilevelCheckpoint.Load(dir);
+        var e = Assert.Throws<ArgumentException>(() => Optimizer(d, options with { InnerSteps = 5 }).Run(d.Pool, resumeFrom: again));
+        Assert.Contains("other settings", e.Message);
     }
 
     [Fact]
@@ -115,18 +125,45 @@ public sealed class BilevelOptimizerTests : IDisposable
     }
 
     [Fact]
-    public void Non_finite_loss_stops_with_phase_and_step_and_restores_the_last_good_parameters()
+    public void Non_finite_loss_stops_with_phase_and_step_and_restores_the_parameters_of_the_iterations_start()
     {
         using var s = Make();
         var poison = new PoisonedUnlearner();
-        float[][]? beforeFailing = null;
-        var progress = new SyncProgress(p => { if (p.Phase == BilevelPhase.Unlearn && p.Step == 2) { beforeFailing = Values(s.Model); poison.Armed = true; } });
-        var e = Assert.Throws<BilevelNumericalException>(() => Optimizer(s, Options() with { Reweight = false }, poison).Run(s.Pool, progress));
+        float[][]? atIterationStart = null;
+        var progress = new SyncProgress(p =>
+        {
+            if (p.Phase == BilevelPhase.Evaluate && p.OuterIteration == 1) atIterationStart = Values(s.Model);
+            if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2 && p.Step == 2) poison.Armed = true;
+        });
+        var e = Assert.Throws<BilevelNumericalException>(() => Optimizer(s, Options() with { Reweight = false, RestoreBestParameters = false }, poison).Run(s.Pool, progress));
         Assert.Equal(BilevelPhase.Unlearn, e.Phase);
-        Assert.Equal(1, e.OuterIteration);
+        Assert.Equal(2, e.OuterIteration);
         Assert.Equal(3, e.Step);
         Assert.Contains("inner step 3", e.Message);
-        Assert.Equal(beforeFailing, Values(s.Model));
+        Assert.NotNull(atIterationStart);
+        Assert.Equal(atIterationStart, Values(s.Model));
+    }
+
+    [Theory]
+    [InlineData(true, BilevelPhase.Score)]
+    [InlineData(false, BilevelPhase.Evaluate)]
+    public void Non_finite_objective_stops_in_its_phase_and_restores_the_parameters_of_the_iterations_start(bool reweight, BilevelPhase phase)
+    {
+        using var s = Make();
+        var scorer = new PoisonedScorer(s.Scorer);
+        float[][]? atIterationStart = null;
+        var progress = new SyncProgress(p =>
+        {
+            if (p.Phase == BilevelPhase.Evaluate && p.OuterIteration == 1) atIterationStart = Values(s.Model);
+            if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2 && p.Step == 4) scorer.Armed = true;
+        });
+        var optimizer = new BilevelOptimizer(s.Model, new InnerObjective(new GradAscent()), scorer, new TopKSelector(6), new IdentityEstimator(),
+            Options() with { Reweight = reweight, RestoreBestParameters = false });
+        var e = Assert.Throws<BilevelNumericalException>(() => optimizer.Run(s.Pool, progress));
+        Assert.Equal(phase, e.Phase);
+        Assert.Equal(2, e.OuterIteration);
+        Assert.NotNull(atIterationStart);
+        Assert.Equal(atIterationStart, Values(s.Model));
     }
 
     [Fact]
@@ -179,14 +216,29 @@ public sealed class BilevelOptimizerTests : IDisposable
         Assert.Contains("BilevelOptions.InnerSteps", e1.Message);
         var e2 = Assert.Throws<ArgumentException>(() => Optimizer(s, Options() with { WeightLearningRate = -1 }).Run(s.Pool));
         Assert.Contains("WeightLearningRate", e2.Message);
+        var e3 = Assert.Throws<ArgumentException>(() => Optimizer(s, Options() with { InnerOptimizer = new OptimizerSettings { LearningRate = 0 } }).Run(s.Pool));
+        Assert.Contains("InnerOptimizer.LearningRate", e3.Message);
+        // A budget larger than the pool is refused before any scoring work.
+        var phases = new List<BilevelPhase>();
         var big = new BilevelOptimizer(s.Model, new InnerObjective(new GradAscent()), s.Scorer, new TopKSelector(99), new IdentityEstimator(), Options());
-        Assert.Contains("larger than the pool", Assert.Throws<ArgumentException>(() => big.Run(s.Pool)).Message);
+        var e4 = Assert.Throws<ArgumentException>(() => big.Run(s.Pool, new SyncProgress(p => phases.Add(p.Phase))));
+        Assert.Contains("TopKSelector.K = 99 is larger than the pool of 12", e4.Message);
+        Assert.Empty(phases);
     }
 
     /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class SyncProgress(Action<BilevelProgress> report) : IProgress<BilevelProgress>
     {
         public void Report(BilevelProgress value) => report(value);
+    }
+
+    /// <summary>An objective that turns NaN once armed.</summary>
+    private sealed class PoisonedScorer(IAlignmentScorer inner) : IAlignmentScorer
+    {
+        public bool Armed { get; set; }
+        public string Name => "Poisoned";
+        public Tensor Objective(ICausalLM model) => Armed ? inner.Objective(model) * double.NaN : inner.Objective(model);
+        public double Score(ICausalLM model, CancellationToken cancellationToken = default) => Armed ? double.NaN : inner.Score(model, cancellationToken);
     }
 
     /// <summary>GradAscent that returns NaN once armed.</summary>
