@@ -30,6 +30,17 @@ public class DpoObjectiveTests
             new[] { -4.0, -3.0, -6.0, -0.5 });
     }
 
+    [Theory]
+    [InlineData(DpoLossType.Ipo)]
+    [InlineData(DpoLossType.Hinge)] // margins 1.5 and -1.5: beta h = 0.45 and -0.45, away from the hinge's kink at beta h = 1
+    public void Ipo_and_hinge_gradients_wrt_log_probs_match_central_differences(DpoLossType type)
+    {
+        var counts = new[] { 1.0, 1.0 };
+        FiniteDifferences.AssertGradientMatches(
+            t => DpoLoss.PerPair(Lp(t[..2], counts), Lp(t[2..], counts), Lp(new[] { -5.0, -2.0 }, counts), Lp(new[] { -5.5, -1.0 }, counts), beta: 0.3, type),
+            new[] { -4.0, -3.0, -6.0, -0.5 });
+    }
+
     private sealed class Setup : IDisposable
     {
         public readonly TinyTransformerLM Model = TinyModel(seed: 30);

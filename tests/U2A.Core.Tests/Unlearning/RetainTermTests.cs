@@ -26,6 +26,17 @@ public class RetainTermTests
     }
 
     [Fact]
+    public void RetainNll_gradient_wrt_the_logits_matches_central_differences()
+    {
+        using var retain = OneRow();
+        FiniteDifferences.AssertGradientMatches(t =>
+        {
+            using var model = new LogitsTableLM(t.reshape(1, 3, 2));
+            return new RetainNll(retain, alpha: 0.7).Value(model).reshape(1);
+        }, new[] { 0.3, Math.Log(3), -0.2, 0.1, 0.5, -1.0 });
+    }
+
+    [Fact]
     public void RetainKl_on_hand_numbers()
     {
         using var scope = NewDisposeScope();
