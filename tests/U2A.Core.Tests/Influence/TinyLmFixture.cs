@@ -72,6 +72,21 @@ internal sealed class TinyLmFixture : IDisposable
         return j;
     }
 
+    /// <summary>
+    /// J after the real inner unlearning: <paramref name="steps"/> AdamW steps of the weighted inner objective through
+    /// <see cref="U2A.Core.Training.TrainingLoop"/> (as BilevelOptimizer runs it), from the starting parameters; parameters are restored.
+    /// </summary>
+    public double JAfterAdamW(double[] weights, int steps, double learningRate)
+    {
+        Start.Restore();
+        var options = new U2A.Core.Training.TrainingLoopOptions { Optimizer = new U2A.Core.Training.OptimizerSettings { LearningRate = learningRate } };
+        using (var loop = new U2A.Core.Training.TrainingLoop(Model.TrainableParameters, steps, options))
+            loop.Run((_, _) => InnerLoss(weights));
+        double j = J();
+        Start.Restore();
+        return j;
+    }
+
     public void Dispose()
     {
         Pool.Dispose();

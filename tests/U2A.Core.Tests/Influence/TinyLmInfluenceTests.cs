@@ -95,6 +95,23 @@ public sealed class TinyLmInfluenceTests : IDisposable
     }
 
     [Fact]
+    public void Identity_scores_predict_the_sign_of_J_after_the_real_adamw_inner_unlearning()
+    {
+        // Scores from the reference code's estimator, checked against the inner optimiser BilevelOptimizer really runs
+        // (AdamW through TrainingLoop), not against the map the scores were derived from.
+        var problem = _f.Problem();
+        using var dir = new IdentityEstimator().Estimate(problem);
+        var s = new InfluenceScorer(ScoringMethod.BatchedExact).Score(problem, dir);
+        const int steps = 5;
+        const double lr = 1e-3;
+        double j0 = _f.JAfterAdamW(_f.Weights, steps, lr);
+        int top = Enumerable.Range(0, _f.N).MaxBy(i => s[i]), bottom = Enumerable.Range(0, _f.N).MinBy(i => s[i]);
+        double Raise(int i) { var w = _f.Weights.ToArray(); w[i] += 1.0 / _f.N; return _f.JAfterAdamW(w, steps, lr); }
+        double jTop = Raise(top), jBottom = Raise(bottom);
+        Assert.True(jTop < j0 && j0 < jBottom, $"J: top raised {jTop:G6}, uniform {j0:G6}, bottom raised {jBottom:G6}");
+    }
+
+    [Fact]
     public void Mirror_descent_step_lowers_J_after_rerunning_the_inner_steps_and_the_reference_codes_sign_raises_it()
     {
         var problem = _f.Problem();
