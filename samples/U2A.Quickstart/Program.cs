@@ -16,13 +16,16 @@ using static TorchSharp.torch;
 int seeds = args.Length > 0 ? int.Parse(args[0]) : 10;
 var total = Stopwatch.StartNew();
 var device = cuda.is_available() ? CUDA : CPU;
+// The model is tiny: intra-op threads gain nothing and slow down badly when the cores are shared.
+torch.set_num_threads(1);
 Console.WriteLine($"U2A.Core {LibraryInfo.Version} on TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {torch.__version__}), device {device}, {Environment.ProcessorCount} CPU threads");
 
 var probe = new SyntheticSafetyTask(0);
 Console.WriteLine($"Task: {probe.ForgetPool.Count} candidate negatives per seed ({probe.IsTrueNegative.Count(t => t)} harmful answers, " +
     $"{probe.IsTrueNegative.Count(t => !t)} helpful answers mislabeled as negative), {probe.PreferencePairs.Count} preference pairs for J (DPO loss, beta 0.3), " +
     $"PA score = mean known reward (-1..1) of greedy answers to {probe.EvaluationPrompts.Count} prompts.");
-Console.WriteLine("Both methods: GradAscent, AdamW lr 1e-4, up to 8 outer iterations of 5 steps, batch 8; the PA score is checked after each outer iteration and the best is kept.");
+Console.WriteLine("Both methods: GradAscent, AdamW lr 1e-4, up to 8 outer iterations of 5 steps, batch 8; the PA score is checked after each outer iteration and the best is kept " +
+    "(on the same evaluation prompts it is reported on, for both methods alike).");
 
 var rows = new List<(double Start, double Plain, double U2a, double Precision, double Auc, int Harmful, int Mislabeled, double PlainNll, double U2aNll, double PlainJ, double U2aJ)>();
 for (int seed = 0; seed < seeds; seed++)
@@ -59,6 +62,8 @@ for (int seed = 0; seed < seeds; seed++)
     double plainNll = TrueNegativeNll(task, model, pool);
     var u2a = Run(new TopKSelector(task.ForgetPool.Count / 2), reweight: true, "U2A + GradAscent, top 50%");
     double u2aNll = TrueNegativeNll(task, model, pool);
+    Console.WriteLine($"  U2A selected {u2a.SelectedIndices.Count(i => task.IsTrueNegative[i])} harmful + {u2a.SelectedIndices.Count(i => !task.IsTrueNegative[i])} mislabeled; " +
+        $"final weights on harmful {u2a.SelectedIndices.Select((i, k) => task.IsTrueNegative[i] ? u2a.Weights[k] : 0).Sum():F3}, on mislabeled {u2a.SelectedIndices.Select((i, k) => task.IsTrueNegative[i] ? 0 : u2a.Weights[k]).Sum():F3}");
 
     var scores = u2a.InitialScores;
     var ranked = Enumerable.Range(0, scores.Count).OrderByDescending(i => scores[i]).ToArray();
