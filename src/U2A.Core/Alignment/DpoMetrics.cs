@@ -53,8 +53,9 @@ public sealed record DpoMetrics(double Loss, double RewardsChosen, double Reward
         var loss = DpoLoss.PerPair(c, r, rc, rr, beta, lossType);
         var rewardChosen = (c.Sum - rc.Sum) * beta;
         var rewardRejected = (r.Sum - rr.Sum) * beta;
-        static double Mean(Tensor t) => t.to_type(ScalarType.Float64).mean().item<double>();
-        return new DpoMetrics(Mean(loss), Mean(rewardChosen), Mean(rewardRejected), Mean(rewardChosen.gt(rewardRejected)),
-            Mean(rewardChosen - rewardRejected), Mean(c.Sum), Mean(r.Sum));
+        // One device-to-host copy for all seven means.
+        var means = stack(new[] { loss, rewardChosen, rewardRejected, rewardChosen.gt(rewardRejected), rewardChosen - rewardRejected, c.Sum, r.Sum }
+            .Select(t => t.to_type(ScalarType.Float64).mean()).ToArray()).cpu().data<double>().ToArray();
+        return new DpoMetrics(means[0], means[1], means[2], means[3], means[4], means[5], means[6]);
     }
 }

@@ -36,7 +36,8 @@ public sealed record NpoOptions(double Beta = 0.1, NpoForm Form = NpoForm.Summed
 /// is always positive, and its slope <c>dl/dd = 2 sigmoid(beta d)</c> vanishes as the response becomes unlikely, unlike GA's constant
 /// slope; so NPO slows down by itself instead of collapsing the model. The summed form is the default because it is the NPO paper's
 /// loss (and open-unlearning's), whose bounds and adaptive-weight argument are stated for sequence log-probs; the token-mean form
-/// (which is the summed form with <c>beta / |y|</c> in place of <c>beta</c>) is there to reproduce the U2A reference code.
+/// (the summed form at temperature <c>beta / |y|</c>, divided by <c>|y|</c>, so long responses weigh less per example) is there to
+/// reproduce the U2A reference code.
 /// </remarks>
 public sealed class Npo : IUnlearner
 {
