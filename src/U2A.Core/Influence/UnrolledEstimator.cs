@@ -11,6 +11,10 @@ namespace U2A.Core.Influence;
 /// </code>
 /// K = 1 is the one-step lookahead <c>s_i = lr &lt;grad l_i(theta_0), grad J(theta_1)&gt;</c> (no second-order term).
 /// Cost: K inner gradients, K - 1 Hessian-vector products, and K stored parameter copies. Parameters are restored exactly.
+/// <para>The unrolled optimiser is full-batch gradient descent with its own <c>lr</c>, not the AdamW that
+/// <see cref="Optimization.BilevelOptimizer"/> runs: an Adam step from fresh moments is <c>lr * g / (|g| + eps)</c>,
+/// nearly <c>lr * sign(g)</c>, whose derivative with respect to the example weights is almost zero, so the exact
+/// hypergradient through it carries no signal. Use <c>lr</c> of the size of the effective step of the real inner run.</para>
 /// </summary>
 public sealed class UnrolledEstimator : IHypergradientEstimator
 {
