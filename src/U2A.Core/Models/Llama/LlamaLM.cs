@@ -90,7 +90,7 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         if (cache is not null && cache.Layers != LayerCount) throw new ArgumentException($"the cache has {cache.Layers} layers, the model {LayerCount}.", nameof(cache));
         using var scope = NewDisposeScope();
         var h = model.Forward(inputIds, attentionMask, cache);
-        var logits = lm_head is not null ? lm_head.forward(h) : h.matmul(model.EmbeddingWeight.t());
+        var logits = lm_head is not null ? lm_head.call(h) : h.matmul(model.EmbeddingWeight.t());
         return logits.MoveToOuterDisposeScope();
     }
 
@@ -189,13 +189,13 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         {
             long b = x.shape[0], t = x.shape[1];
             Tensor Heads(Tensor z, int heads) => z.view(b, t, heads, _headDim).transpose(1, 2);
-            var q = RotaryEmbedding.Apply(Heads(q_proj.forward(x), _heads), cos, sin);
-            var k = RotaryEmbedding.Apply(Heads(k_proj.forward(x), _kvHeads), cos, sin);
-            var v = Heads(v_proj.forward(x), _kvHeads);
+            var q = RotaryEmbedding.Apply(Heads(q_proj.call(x), _heads), cos, sin);
+            var k = RotaryEmbedding.Apply(Heads(k_proj.call(x), _kvHeads), cos, sin);
+            var v = Heads(v_proj.call(x), _kvHeads);
             if (cache is not null) (k, v) = cache.Append(layer, k, v);
             int groups = _heads / _kvHeads;
             var y = CausalAttention.Attend(q, CausalAttention.RepeatKv(k, groups), CausalAttention.RepeatKv(v, groups), forbidden);
-            return o_proj.forward(y.transpose(1, 2).reshape(b, t, _heads * _headDim));
+            return o_proj.call(y.transpose(1, 2).reshape(b, t, _heads * _headDim));
         }
 
         public void Initialize(LlamaConfig c, Generator gen)
@@ -217,7 +217,7 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
             RegisterComponents();
         }
 
-        public Tensor Forward(Tensor x) => down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x));
+        public Tensor Forward(Tensor x) => down_proj.call(nn.functional.silu(gate_proj.call(x)) * up_proj.call(x));
 
         public void Initialize(LlamaConfig c, Generator gen)
         {
