@@ -243,6 +243,7 @@ public class LoraModelTests
         lora.SetTraining(true);
         manual_seed(3);
         var train = lora.Forward(batch.InputIds, batch.AttentionMask); // threw before TinyTransformerLM used call()
+        Assert.All(lora.Adapters, a => Assert.True(a.UsesCallPath));
         lora.SetTraining(false);
         Assert.True(MaxAbsDiff(train, lora.Forward(batch.InputIds, batch.AttentionMask)) > 1e-6, "dropout had no effect in training mode");
     }
