@@ -119,8 +119,13 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
         {
             long t = inputIds.shape[1];
             var positions = CausalAttention.Positions(attentionMask, t);
-            long last = positions.max().item<long>();
-            if (last >= c.NPositions) throw new ArgumentException($"position {last} exceeds GPT-2's n_positions ({c.NPositions}).", nameof(attentionMask));
+            // A position is at most the mask width minus one, so only a mask wider than n_positions needs the
+            // (host-synchronising) look at the actual largest position; padding may still keep it in range.
+            if (attentionMask.shape[1] > c.NPositions)
+            {
+                long last = positions.max().item<long>();
+                if (last >= c.NPositions) throw new ArgumentException($"position {last} exceeds GPT-2's n_positions ({c.NPositions}).", nameof(attentionMask));
+            }
             var forbidden = CausalAttention.Forbidden(attentionMask, t);
 
             var x = wte.forward(inputIds) + wpe.forward(positions);

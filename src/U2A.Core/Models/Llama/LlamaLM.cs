@@ -121,6 +121,12 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
 
         public Tensor EmbeddingWeight => embed_tokens.weight!;
 
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _rotary.Dispose();
+            base.Dispose(disposing);
+        }
+
         public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache)
         {
             long t = inputIds.shape[1];
@@ -248,9 +254,10 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
 
     /// <summary>Rotary position embeddings in Hugging Face's half-rotation layout: the first and second halves of each head
     /// form the (cos, sin) pairs, frequencies theta^(-2i/D), optionally rescaled (linear or llama3).</summary>
-    private sealed class RotaryEmbedding
+    private sealed class RotaryEmbedding : IDisposable
     {
         private readonly double[] _invFreq;
+        private readonly Dictionary<(DeviceType Type, int Index, ScalarType DType), Tensor> _invFreqCache = new();
 
         public RotaryEmbedding(LlamaConfig c)
         {
@@ -277,10 +284,30 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         public (Tensor Cos, Tensor Sin) CosSin(Tensor positions, ScalarType dtype)
         {
             var compute = dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-            var invFreq = tensor(_invFreq, device: positions.device).to_type(compute);
+            var invFreq = InvFreq(positions.device, compute);
             var freqs = positions.to_type(compute).unsqueeze(-1) * invFreq;
             var angles = cat(new[] { freqs, freqs }, -1).unsqueeze(1);
             return (angles.cos().to_type(dtype), angles.sin().to_type(dtype));
+        }
+
+        /// <summary>The frequencies on <paramref name="device"/> in <paramref name="compute"/>, copied from the host once per
+        /// device and dtype (not on every forward).</summary>
+        private Tensor InvFreq(Device device, ScalarType compute)
+        {
+            var key = (device.type, device.index, compute);
+            if (!_invFreqCache.TryGetValue(key, out var cached))
+            {
+                using (NewDisposeScope())
+                    cached = tensor(_invFreq, device: device).to_type(compute).DetachFromDisposeScope();
+                _invFreqCache[key] = cached;
+            }
+            return cached;
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in _invFreqCache.Values) t.Dispose();
+            _invFreqCache.Clear();
         }
 
         /// <summary>x cos + rotate_half(x) sin, with rotate_half(x) = [-x2, x1].</summary>
