@@ -118,6 +118,28 @@ public class LoraOnRealArchitecturesTests
     }
 
     [Fact]
+    public void In_bfloat16_fresh_adapters_are_exact_and_merging_agrees_up_to_bf16_rounding()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new LlamaLM(ModelTestKit.TinyLlama, dtype: ScalarType.BFloat16, seed: 17);
+        using var batch = Batch();
+        var baseLogits = model.Forward(batch.InputIds, batch.AttentionMask);
+        var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+        using var lora = new LoraModel(model, Targets("llama"));
+        Assert.Equal(ScalarType.BFloat16, lora.Adapters[0].A.dtype);
+        Assert.Equal(0.0, ModelTestKit.MaxAbsDiff(baseLogits, lora.Forward(batch.InputIds, batch.AttentionMask)));
+        Randomise(lora, scale: 0.5);
+        var adapted = lora.Forward(batch.InputIds, batch.AttentionMask);
+        Assert.True(ModelTestKit.MaxAbsDiff(baseLogits, adapted) > 0.05, "the adapters did not reach the bf16 model");
+        lora.Merge();
+        var merged = lora.Forward(batch.InputIds, batch.AttentionMask);
+        Assert.True(ModelTestKit.RelErr(merged, adapted) < 0.05, $"merged vs unmerged in bf16: {ModelTestKit.RelErr(merged, adapted):E3}");
+        lora.Unmerge();
+        foreach (var (name, value) in model.state_dict())
+            Assert.True(ModelTestKit.MaxAbsDiff(before[name], value) == 0, $"{name} not restored exactly");
+    }
+
+    [Fact]
     public void A_base_model_without_a_kv_cache_is_reported_not_faked()
     {
         using var scope = NewDisposeScope();

@@ -15,8 +15,9 @@ namespace U2A.Core.Models.Lora;
 /// <para>The base model must be on its final device and dtype before it is wrapped. The wrapper does not own the base
 /// model: <see cref="Dispose"/> removes the adapters and restores the base model (weights bit for bit, and the
 /// <c>requires_grad</c> flags), but does not dispose it.</para>
-/// <para>The adapters act only inside <see cref="Forward(Tensor, Tensor)"/> of this object; calling the base model directly gives the
-/// base model's outputs (unless the adapters are merged).</para>
+/// <para>The adapters act only inside the forwards of this object; calling the base model directly gives the
+/// base model's outputs (unless the adapters are merged). When the base model is an <see cref="ICachedCausalLM"/>
+/// (<see cref="SupportsKvCache"/>), the cached forward works with the adapters engaged, so generation needs no merge.</para>
 /// </remarks>
 public sealed class LoraModel : ICachedCausalLM
 {
