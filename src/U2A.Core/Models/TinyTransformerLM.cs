@@ -96,14 +96,14 @@ public sealed class TinyTransformerLM : nn.Module<Tensor, Tensor, Tensor>, ICaus
         public Tensor Run(Tensor x, Tensor forbidden, int heads)
         {
             long b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / heads;
-            var qkv = c_attn.forward(ln_1.forward(x)).split(c, 2);
+            var qkv = c_attn.call(ln_1.forward(x)).split(c, 2);
             Tensor Heads(Tensor z) => z.view(b, t, heads, d).transpose(1, 2);
             var (q, k, v) = (Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]));
             var att = q.matmul(k.transpose(-2, -1)).div(Math.Sqrt(d)).masked_fill(forbidden, double.NegativeInfinity);
             att = att.softmax(-1);
             var y = att.matmul(v).transpose(1, 2).contiguous().view(b, t, c);
-            x = x + c_proj.forward(y);
-            return x + c_out.forward(nn.functional.gelu(c_fc.forward(ln_2.forward(x)), GELU.Approximate.tanh));
+            x = x + c_proj.call(y);
+            return x + c_out.call(nn.functional.gelu(c_fc.call(ln_2.forward(x)), GELU.Approximate.tanh));
         }
     }
 }

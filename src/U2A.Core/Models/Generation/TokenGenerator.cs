@@ -64,29 +64,25 @@ public static class TokenGenerator
 
         int b = (int)ids.shape[0];
         var tokens = Enumerable.Range(0, b).Select(_ => new List<long>()).ToArray();
-        var stopped = new bool[b];
-        using var stopSet = options.StopTokens.Count > 0 ? tensor(options.StopTokens.ToArray(), device: device) : null;
-        var finished = zeros(b, dtype: ScalarType.Bool, device: device);
+        var stopped = new bool[b]; // a row stops (and then only receives padding) once it emits a stop token
+        var stopTokens = new HashSet<long>(options.StopTokens);
         using var cache = options.UseKvCache ? new KvCache(model.LayerCount) : null;
         var step = ids;
         for (int n = 0; n < options.MaxNewTokens; n++)
         {
             using var stepScope = NewDisposeScope();
             var logits = options.UseKvCache ? model.Forward(step, mask, cache) : model.Forward(ids, mask);
-            var next = Choose(logits[.., -1].to_type(ScalarType.Float32), options, generator).to(device);
-            next = where(finished, full_like(next, options.PadTokenId), next);
-            var nextHost = next.cpu().data<long>().ToArray();
-            var finishedHost = finished.cpu().data<bool>().ToArray();
+            // One device-to-host copy per step; stopping and padding of finished rows are decided on the host.
+            var nextHost = Choose(logits[.., -1].to_type(ScalarType.Float32), options, generator).cpu().data<long>().ToArray();
+            bool anyStopped = false;
             for (int i = 0; i < b; i++)
-                if (!finishedHost[i]) tokens[i].Add(nextHost[i]);
-            if (stopSet is not null)
             {
-                var hit = isin(next, stopSet) & finished.logical_not();
-                foreach (var i in Enumerable.Range(0, b).Where(i => hit[i].item<bool>())) stopped[i] = true;
-                finished = (finished | hit).MoveToOuterDisposeScope();
+                if (stopped[i]) { nextHost[i] = options.PadTokenId; continue; }
+                tokens[i].Add(nextHost[i]);
+                if (stopTokens.Contains(nextHost[i])) stopped[i] = anyStopped = true;
             }
-            if (stopped.All(s => s)) break;
-            step = next.unsqueeze(1).MoveToOuterDisposeScope();
+            if (anyStopped && stopped.All(s => s)) break;
+            step = tensor(nextHost, new long[] { b, 1 }, device: device).MoveToOuterDisposeScope();
             ids = cat(new[] { ids, step }, 1).MoveToOuterDisposeScope();
             mask = cat(new[] { mask, ones(b, 1, dtype: ScalarType.Int64, device: device) }, 1).MoveToOuterDisposeScope();
         }

@@ -119,8 +119,13 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
         {
             long t = inputIds.shape[1];
             var positions = CausalAttention.Positions(attentionMask, t);
-            long last = positions.max().item<long>();
-            if (last >= c.NPositions) throw new ArgumentException($"position {last} exceeds GPT-2's n_positions ({c.NPositions}).", nameof(attentionMask));
+            // A position is at most the mask width minus one, so only a mask wider than n_positions needs the
+            // (host-synchronising) look at the actual largest position; padding may still keep it in range.
+            if (attentionMask.shape[1] > c.NPositions)
+            {
+                long last = positions.max().item<long>();
+                if (last >= c.NPositions) throw new ArgumentException($"position {last} exceeds GPT-2's n_positions ({c.NPositions}).", nameof(attentionMask));
+            }
             var forbidden = CausalAttention.Forbidden(attentionMask, t);
 
             var x = wte.forward(inputIds) + wpe.forward(positions);
@@ -182,12 +187,12 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
         public Tensor Forward(Tensor x, Tensor forbidden, KvCache? cache, int layer, int heads)
         {
             long b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / heads;
-            var qkv = c_attn.forward(x).split(c, 2);
+            var qkv = c_attn.call(x).split(c, 2);
             Tensor Heads(Tensor z) => z.view(b, t, heads, d).transpose(1, 2);
             var (q, k, v) = (Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]));
             if (cache is not null) (k, v) = cache.Append(layer, k, v);
             var y = CausalAttention.Attend(q, k, v, forbidden);
-            return c_proj.forward(y.transpose(1, 2).reshape(b, t, c));
+            return c_proj.call(y.transpose(1, 2).reshape(b, t, c));
         }
 
         public void Initialize(Gpt2Config c, Generator gen)
@@ -209,7 +214,7 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
             RegisterComponents();
         }
 
-        public Tensor Forward(Tensor x) => c_proj.forward(nn.functional.gelu(c_fc.forward(x), GELU.Approximate.tanh));
+        public Tensor Forward(Tensor x) => c_proj.call(nn.functional.gelu(c_fc.call(x), GELU.Approximate.tanh));
 
         public void Initialize(Gpt2Config c, Generator gen)
         {

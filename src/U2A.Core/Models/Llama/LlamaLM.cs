@@ -90,7 +90,7 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         if (cache is not null && cache.Layers != LayerCount) throw new ArgumentException($"the cache has {cache.Layers} layers, the model {LayerCount}.", nameof(cache));
         using var scope = NewDisposeScope();
         var h = model.Forward(inputIds, attentionMask, cache);
-        var logits = lm_head is not null ? lm_head.forward(h) : h.matmul(model.EmbeddingWeight.t());
+        var logits = lm_head is not null ? lm_head.call(h) : h.matmul(model.EmbeddingWeight.t());
         return logits.MoveToOuterDisposeScope();
     }
 
@@ -120,6 +120,12 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         }
 
         public Tensor EmbeddingWeight => embed_tokens.weight!;
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _rotary.Dispose();
+            base.Dispose(disposing);
+        }
 
         public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache)
         {
@@ -189,13 +195,13 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         {
             long b = x.shape[0], t = x.shape[1];
             Tensor Heads(Tensor z, int heads) => z.view(b, t, heads, _headDim).transpose(1, 2);
-            var q = RotaryEmbedding.Apply(Heads(q_proj.forward(x), _heads), cos, sin);
-            var k = RotaryEmbedding.Apply(Heads(k_proj.forward(x), _kvHeads), cos, sin);
-            var v = Heads(v_proj.forward(x), _kvHeads);
+            var q = RotaryEmbedding.Apply(Heads(q_proj.call(x), _heads), cos, sin);
+            var k = RotaryEmbedding.Apply(Heads(k_proj.call(x), _kvHeads), cos, sin);
+            var v = Heads(v_proj.call(x), _kvHeads);
             if (cache is not null) (k, v) = cache.Append(layer, k, v);
             int groups = _heads / _kvHeads;
             var y = CausalAttention.Attend(q, CausalAttention.RepeatKv(k, groups), CausalAttention.RepeatKv(v, groups), forbidden);
-            return o_proj.forward(y.transpose(1, 2).reshape(b, t, _heads * _headDim));
+            return o_proj.call(y.transpose(1, 2).reshape(b, t, _heads * _headDim));
         }
 
         public void Initialize(LlamaConfig c, Generator gen)
@@ -217,7 +223,7 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
             RegisterComponents();
         }
 
-        public Tensor Forward(Tensor x) => down_proj.forward(nn.functional.silu(gate_proj.forward(x)) * up_proj.forward(x));
+        public Tensor Forward(Tensor x) => down_proj.call(nn.functional.silu(gate_proj.call(x)) * up_proj.call(x));
 
         public void Initialize(LlamaConfig c, Generator gen)
         {
@@ -248,9 +254,10 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
 
     /// <summary>Rotary position embeddings in Hugging Face's half-rotation layout: the first and second halves of each head
     /// form the (cos, sin) pairs, frequencies theta^(-2i/D), optionally rescaled (linear or llama3).</summary>
-    private sealed class RotaryEmbedding
+    private sealed class RotaryEmbedding : IDisposable
     {
         private readonly double[] _invFreq;
+        private readonly Dictionary<(DeviceType Type, int Index, ScalarType DType), Tensor> _invFreqCache = new();
 
         public RotaryEmbedding(LlamaConfig c)
         {
@@ -277,10 +284,30 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         public (Tensor Cos, Tensor Sin) CosSin(Tensor positions, ScalarType dtype)
         {
             var compute = dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-            var invFreq = tensor(_invFreq, device: positions.device).to_type(compute);
+            var invFreq = InvFreq(positions.device, compute);
             var freqs = positions.to_type(compute).unsqueeze(-1) * invFreq;
             var angles = cat(new[] { freqs, freqs }, -1).unsqueeze(1);
             return (angles.cos().to_type(dtype), angles.sin().to_type(dtype));
+        }
+
+        /// <summary>The frequencies on <paramref name="device"/> in <paramref name="compute"/>, copied from the host once per
+        /// device and dtype (not on every forward).</summary>
+        private Tensor InvFreq(Device device, ScalarType compute)
+        {
+            var key = (device.type, device.index, compute);
+            if (!_invFreqCache.TryGetValue(key, out var cached))
+            {
+                using (NewDisposeScope())
+                    cached = tensor(_invFreq, device: device).to_type(compute).DetachFromDisposeScope();
+                _invFreqCache[key] = cached;
+            }
+            return cached;
+        }
+
+        public void Dispose()
+        {
+            foreach (var t in _invFreqCache.Values) t.Dispose();
+            _invFreqCache.Clear();
         }
 
         /// <summary>x cos + rotate_half(x) sin, with rotate_half(x) = [-x2, x1].</summary>

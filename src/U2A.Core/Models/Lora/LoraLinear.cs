@@ -10,11 +10,12 @@ namespace U2A.Core.Models.Lora;
 /// and B [out, r]. The base layer stays in its parent; <see cref="LoraModel"/> makes the parent see the adapted layer.
 /// </summary>
 /// <remarks>
-/// TorchSharp's <c>Linear</c> is sealed, and a parent that holds it in a typed field and calls <c>forward()</c>
-/// directly cannot be redirected to a wrapper module. So during <see cref="LoraModel.Forward"/> the layer's weight slot
-/// holds the effective weight <c>W + scale * B A</c> (a tensor in the autograd graph of A and B; the base weight is
-/// untouched). When the parent invokes the layer through <c>call()</c>, forward hooks instead compute the exact
-/// two-branch form <c>base(x) + scale * dropout(x) A^T B^T</c>, which is the only form that supports dropout.
+/// TorchSharp's <c>Linear</c> is sealed, so the adapter reaches the parent's forward through forward hooks, which run
+/// when the parent invokes the layer through <c>call()</c> (as the library's models do): the post hook adds the exact
+/// two-branch term <c>scale * dropout(x) A^T B^T</c> to the frozen layer's output. A parent that calls <c>forward()</c>
+/// directly bypasses hooks; for such layers (found in the first adapted forward, see <see cref="UsesCallPath"/>) the
+/// layer's weight slot holds the effective weight <c>W + scale * B A</c> during <see cref="LoraModel.Forward(Tensor, Tensor)"/> instead
+/// (a tensor in the autograd graph of A and B; the base weight is untouched), which cannot apply dropout.
 /// </remarks>
 public sealed class LoraLinear : IDisposable
 {
@@ -26,6 +27,7 @@ public sealed class LoraLinear : IDisposable
     private Parameter? _effective;
     private Tensor? _mergeBackup;
     private bool _active, _dropoutActive, _disposed;
+    private bool? _callPath; // null until the first adapted forward shows how the parent invokes the layer
 
     internal LoraLinear(string path, Linear layer, LoraOptions options, Generator generator)
     {
@@ -84,8 +86,16 @@ public sealed class LoraLinear : IDisposable
     /// <summary>True while <c>scale * B A</c> is added into the base weight.</summary>
     public bool IsMerged => _mergeBackup is not null;
 
-    /// <summary>How many times the <c>call()</c> hooks applied the adapter since the last <see cref="LoraModel.Forward"/> began.</summary>
+    /// <summary>How many times the <c>call()</c> hooks applied the adapter since the last <see cref="LoraModel.Forward(Tensor, Tensor)"/> began.</summary>
     internal int HookApplications { get; private set; }
+
+    /// <summary>
+    /// True when the parent invokes this layer through <c>call()</c>, so the adapter acts through the hooks alone (no
+    /// effective weight is built); false when it calls <c>forward()</c> directly, so the layer's weight slot holds
+    /// <c>W + scale * B A</c> during each forward; null before the first adapted forward, which builds the effective
+    /// weight and also arms the hooks, so it is right either way, and records which one the layer used.
+    /// </summary>
+    public bool? UsesCallPath => _callPath;
 
     /// <summary>The update <c>scale * B A</c>, [out, in] (in the autograd graph of A and B).</summary>
     public Tensor DeltaWeight() => B.matmul(A).mul(Scale);
@@ -99,18 +109,21 @@ public sealed class LoraLinear : IDisposable
     }
 
     /// <summary>The adapted layer in two-branch form, <c>x W^T + b + Delta(x)</c>, with the frozen base weight W
-    /// (outside of <see cref="LoraModel.Forward"/>; for checks and for callers composing layers themselves).</summary>
+    /// (outside of <see cref="LoraModel.Forward(Tensor, Tensor)"/>; for checks and for callers composing layers themselves).</summary>
     public Tensor Forward(Tensor x, bool training = false)
     {
         using var scope = NewDisposeScope();
         return nn.functional.linear(x, _baseWeight, Base.bias).add(Delta(x, training)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Puts the effective weight into the layer for one model forward.</summary>
+    /// <summary>Arms the adapter for one model forward: hooks only for a <c>call()</c> layer; for a layer not yet seen,
+    /// or one run with <c>forward()</c> directly, also the effective weight in the layer's weight slot.</summary>
     internal void Engage(bool dropoutActive)
     {
         HookApplications = 0;
         _dropoutActive = dropoutActive;
+        _active = true;
+        if (_callPath == true) return;
         using (var scope = NewDisposeScope())
         {
             var w = _baseWeight.add(DeltaWeight());
@@ -118,8 +131,23 @@ public sealed class LoraLinear : IDisposable
             _effective.DetachFromDisposeScope();
         }
         WeightSlot.SetValue(Base, _effective);
-        _active = true;
     }
+
+    /// <summary>After a forward that completed: records how the layer was invoked the first time, and says whether the
+    /// adapter was applied (false when a layer known to use <c>call()</c> saw no hook application this time, because the
+    /// parent skipped it or ran it with <c>forward()</c>; the latter would have missed the adapter).</summary>
+    internal bool Observe()
+    {
+        if (_callPath is null)
+        {
+            _callPath = HookApplications > 0;
+            return true;
+        }
+        return _callPath == false || HookApplications > 0;
+    }
+
+    /// <summary>From now on builds the effective weight for this layer on every forward (it was run with <c>forward()</c>).</summary>
+    internal void UseEffectiveWeight() => _callPath = false;
 
     /// <summary>Restores the frozen base weight into the layer. The autograd graph keeps what it needs of the effective weight.</summary>
     internal void Release()
@@ -132,7 +160,7 @@ public sealed class LoraLinear : IDisposable
 
     private Tensor PreHook(nn.Module<Tensor, Tensor> module, Tensor input)
     {
-        if (_active) WeightSlot.SetValue(Base, _baseWeight); // the post hook adds the adapter branch exactly
+        if (_active && _effective is not null) WeightSlot.SetValue(Base, _baseWeight); // the post hook adds the adapter branch exactly
         return input;
     }
 
@@ -140,7 +168,7 @@ public sealed class LoraLinear : IDisposable
     {
         if (!_active) return output;
         HookApplications++;
-        WeightSlot.SetValue(Base, _effective); // a later direct forward() of this layer still sees the adapted weight
+        if (_effective is not null) WeightSlot.SetValue(Base, _effective); // a later direct forward() of this layer still sees the adapted weight
         return output.add(Delta(input, _dropoutActive));
     }
 

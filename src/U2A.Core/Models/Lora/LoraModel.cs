@@ -1,6 +1,7 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using U2A.Core.Models.Checkpoints;
+using U2A.Core.Models.Generation;
 using static TorchSharp.torch;
 
 namespace U2A.Core.Models.Lora;
@@ -14,10 +15,11 @@ namespace U2A.Core.Models.Lora;
 /// <para>The base model must be on its final device and dtype before it is wrapped. The wrapper does not own the base
 /// model: <see cref="Dispose"/> removes the adapters and restores the base model (weights bit for bit, and the
 /// <c>requires_grad</c> flags), but does not dispose it.</para>
-/// <para>The adapters act only inside <see cref="Forward"/> of this object; calling the base model directly gives the
-/// base model's outputs (unless the adapters are merged).</para>
+/// <para>The adapters act only inside the forwards of this object; calling the base model directly gives the
+/// base model's outputs (unless the adapters are merged). When the base model is an <see cref="ICachedCausalLM"/>
+/// (<see cref="SupportsKvCache"/>), the cached forward works with the adapters engaged, so generation needs no merge.</para>
 /// </remarks>
-public sealed class LoraModel : ICausalLM
+public sealed class LoraModel : ICachedCausalLM
 {
     private readonly ICausalLM _base;
     private readonly nn.Module _module;
@@ -133,29 +135,82 @@ public sealed class LoraModel : ICausalLM
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_enabled || IsMerged) return _base.Forward(inputIds, attentionMask);
+        return Run(() => _base.Forward(inputIds, attentionMask), canRerun: true);
+    }
+
+    /// <summary>True when the base model implements <see cref="ICachedCausalLM"/>, so that <see cref="LayerCount"/> and
+    /// the cached <see cref="Forward(Tensor, Tensor, KvCache?)"/> work (for example for <see cref="TokenGenerator"/>).</summary>
+    public bool SupportsKvCache => _base is ICachedCausalLM;
+
+    /// <summary>The base model's number of attention layers.</summary>
+    /// <exception cref="NotSupportedException">The base model is not an <see cref="ICachedCausalLM"/> (see <see cref="SupportsKvCache"/>).</exception>
+    public int LayerCount => CachedBase.LayerCount;
+
+    /// <summary>
+    /// The adapted model's logits for the new tokens, reusing and extending <paramref name="cache"/> (the base model's
+    /// cached forward with the adapters engaged, so cached generation needs no merge). With a null cache this is
+    /// <see cref="Forward(Tensor, Tensor)"/>.
+    /// </summary>
+    /// <exception cref="NotSupportedException">A cache is given but the base model is not an <see cref="ICachedCausalLM"/>.</exception>
+    public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache)
+    {
+        if (cache is null) return Forward(inputIds, attentionMask);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var cached = CachedBase;
+        if (!_enabled || IsMerged) return cached.Forward(inputIds, attentionMask, cache);
+        // The cache is extended by the forward, so a forward that missed an adapter cannot be repeated here.
+        return Run(() => cached.Forward(inputIds, attentionMask, cache), canRerun: false);
+    }
+
+    private ICachedCausalLM CachedBase => _base as ICachedCausalLM
+        ?? throw new NotSupportedException($"{_base.GetType().Name} is not an {nameof(ICachedCausalLM)}: it has no KV-cache forward (generate with GenerationOptions.UseKvCache = false).");
+
+    /// <summary>One forward of the base model with the adapters engaged: hooks on layers the parent invokes through
+    /// <c>call()</c>, the effective weight on the others (and on all of them in the first forward, which finds out which
+    /// are which). The base weights are restored whatever happens.</summary>
+    private Tensor Run(Func<Tensor> baseForward, bool canRerun)
+    {
         bool dropout = _module.training && Options.Dropout > 0;
+        if (dropout) ThrowIfDirect(_adapters.Where(a => a.UsesCallPath == false));
+        Tensor logits;
         try
         {
             foreach (var a in _adapters) a.Engage(dropout);
-            var logits = _base.Forward(inputIds, attentionMask);
-            if (dropout)
-            {
-                var direct = _adapters.Where(a => a.HookApplications == 0).Select(a => a.Path).ToList();
-                if (direct.Count > 0)
-                {
-                    logits.Dispose();
-                    throw new InvalidOperationException(
-                        $"LoraOptions.{nameof(LoraOptions.Dropout)} = {Options.Dropout} needs the model to invoke its linear layers through call(), " +
-                        $"but [{string.Join(", ", direct.Take(4))}{(direct.Count > 4 ? ", ..." : "")}] were run with forward() directly. Use Dropout = 0 or evaluation mode.");
-                }
-            }
-            return logits;
+            logits = baseForward();
         }
         finally
         {
             foreach (var a in _adapters) a.Release();
         }
+        var missed = _adapters.Where(a => !a.Observe()).ToList();
+        foreach (var a in missed) a.UseEffectiveWeight();
+        var direct = _adapters.Where(a => a.UsesCallPath == false);
+        if (dropout && direct.Any())
+        {
+            logits.Dispose();
+            ThrowIfDirect(direct);
+        }
+        if (missed.Count == 0) return logits;
+        logits.Dispose();
+        if (!canRerun)
+            throw new InvalidOperationException(
+                $"[{Names(missed)}] ran through call() before but saw no forward hook now (run with forward() directly, or skipped), so the adapters " +
+                "may be missing from this output and the KV cache; those layers now use the effective weight: start this generation again.");
+        // A layer that ran through call() before was run with forward() (or skipped) this time: repeat with its effective weight.
+        return Run(baseForward, canRerun: false);
     }
+
+    private void ThrowIfDirect(IEnumerable<LoraLinear> direct)
+    {
+        var list = direct.ToList();
+        if (list.Count > 0)
+            throw new InvalidOperationException(
+                $"LoraOptions.{nameof(LoraOptions.Dropout)} = {Options.Dropout} needs the model to invoke its linear layers through call(), " +
+                $"but [{Names(list)}] were run with forward() directly. Use Dropout = 0 or evaluation mode.");
+    }
+
+    private static string Names(IReadOnlyList<LoraLinear> adapters) =>
+        string.Join(", ", adapters.Take(4).Select(a => a.Path)) + (adapters.Count > 4 ? ", ..." : "");
 
     /// <summary>Switches the adapters off until the returned scope is disposed (scopes nest).</summary>
     /// <exception cref="InvalidOperationException">The adapters are merged.</exception>
@@ -168,7 +223,7 @@ public sealed class LoraModel : ICausalLM
         return new Scope(() => _enabled = previous);
     }
 
-    /// <summary>Adds <c>scale * B A</c> into each adapted base weight; <see cref="Forward"/> then runs the plain base layers.</summary>
+    /// <summary>Adds <c>scale * B A</c> into each adapted base weight; <see cref="Forward(Tensor, Tensor)"/> then runs the plain base layers.</summary>
     public void Merge()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

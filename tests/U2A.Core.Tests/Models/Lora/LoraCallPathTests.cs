@@ -68,4 +68,66 @@ public class LoraCallPathTests
         using (lora.DisableAdapters())
             Assert.Equal(0.0, MaxAbsDiff(model.Forward(batch.InputIds, batch.AttentionMask), lora.Forward(batch.InputIds, batch.AttentionMask)));
     }
+
+    [Fact]
+    public void Call_style_layers_skip_the_effective_weight_after_the_first_forward_and_direct_ones_keep_it()
+    {
+        using var scope = NewDisposeScope();
+        foreach (bool viaCall in new[] { true, false })
+        {
+            using var model = new CallStyleLM(Vocab, 6, seed: 2, viaCall);
+            using var batch = Batch();
+            using var lora = new LoraModel(model, Targets);
+            Randomise(lora);
+            var baseWeight = lora.Adapters[0].Base.weight;
+            Assert.Null(lora.Adapters[0].UsesCallPath);
+            var first = lora.Forward(batch.InputIds, batch.AttentionMask);
+            Assert.False(ReferenceEquals(baseWeight, model.LastQWeight)); // the first forward also builds the effective weight
+            Assert.All(lora.Adapters, a => Assert.Equal(viaCall, a.UsesCallPath));
+            var second = lora.Forward(batch.InputIds, batch.AttentionMask);
+            // A call() layer now runs with its frozen weight (the hooks add the adapter); a forward() layer still needs W + scale B A.
+            Assert.Equal(viaCall, ReferenceEquals(baseWeight, model.LastQWeight));
+            Assert.Same(baseWeight, lora.Adapters[0].Base.weight);
+            Assert.Equal(0.0, MaxAbsDiff(first, second));
+            lora.Merge();
+            Assert.True(MaxAbsDiff(second, lora.Forward(batch.InputIds, batch.AttentionMask)) <= 1e-12);
+        }
+    }
+
+    [Fact]
+    public void A_call_layer_later_run_with_forward_is_repeated_with_the_effective_weight()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new CallStyleLM(Vocab, 6, seed: 2);
+        using var batch = Batch();
+        using var lora = new LoraModel(model, Targets);
+        Randomise(lora);
+        var adapted = lora.Forward(batch.InputIds, batch.AttentionMask);
+        Assert.All(lora.Adapters, a => Assert.True(a.UsesCallPath));
+        model.ViaCall = false;
+        Assert.True(MaxAbsDiff(adapted, lora.Forward(batch.InputIds, batch.AttentionMask)) <= 1e-12);
+        Assert.All(lora.Adapters, a => Assert.False(a.UsesCallPath));
+    }
+
+    [Fact]
+    public void Base_weights_are_restored_when_the_forward_throws()
+    {
+        using var scope = NewDisposeScope();
+        foreach (bool viaCall in new[] { true, false })
+        {
+            using var model = new CallStyleLM(Vocab, 6, seed: 2, viaCall);
+            using var batch = Batch();
+            var baseLogits = model.Forward(batch.InputIds, batch.AttentionMask);
+            using var lora = new LoraModel(model, Targets);
+            Randomise(lora);
+            var weights = lora.Adapters.Select(a => a.Base.weight).ToArray();
+            var adapted = lora.Forward(batch.InputIds, batch.AttentionMask);
+            model.ThrowMidway = true;
+            Assert.Throws<InvalidOperationException>(() => lora.Forward(batch.InputIds, batch.AttentionMask));
+            model.ThrowMidway = false;
+            for (int i = 0; i < weights.Length; i++) Assert.Same(weights[i], lora.Adapters[i].Base.weight);
+            Assert.Equal(0.0, MaxAbsDiff(baseLogits, model.Forward(batch.InputIds, batch.AttentionMask)));
+            Assert.Equal(0.0, MaxAbsDiff(adapted, lora.Forward(batch.InputIds, batch.AttentionMask)));
+        }
+    }
 }

@@ -221,14 +221,30 @@ public class LoraModelTests
     public void Dropout_in_training_needs_call_style_layers()
     {
         using var scope = NewDisposeScope();
-        using var model = Tiny();
+        using var model = new CallStyleLM(Vocab, 6, seed: 2, viaCall: false);
         using var batch = Batch();
-        using var lora = new LoraModel(model, TinyTargets with { Dropout = 0.1 });
+        using var lora = new LoraModel(model, new LoraOptions { TargetModules = new[] { "q_proj", "v_proj" }, Rank = 2, Alpha = 4, Dropout = 0.1 });
         lora.SetTraining(false);
         lora.Forward(batch.InputIds, batch.AttentionMask); // evaluation mode: no dropout, fine
         lora.SetTraining(true);
         var e = Assert.Throws<InvalidOperationException>(() => lora.Forward(batch.InputIds, batch.AttentionMask));
         Assert.Contains("LoraOptions.Dropout", e.Message);
-        Assert.Contains("blocks.0.c_attn", e.Message);
+        Assert.Contains("q_proj", e.Message);
+    }
+
+    [Fact]
+    public void The_library_models_run_adapters_through_the_hooks_with_dropout()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Tiny();
+        using var batch = Batch();
+        using var lora = new LoraModel(model, TinyTargets with { Dropout = 0.1 });
+        Randomise(lora);
+        lora.SetTraining(true);
+        manual_seed(3);
+        var train = lora.Forward(batch.InputIds, batch.AttentionMask); // threw before TinyTransformerLM used call()
+        Assert.All(lora.Adapters, a => Assert.True(a.UsesCallPath));
+        lora.SetTraining(false);
+        Assert.True(MaxAbsDiff(train, lora.Forward(batch.InputIds, batch.AttentionMask)) > 1e-6, "dropout had no effect in training mode");
     }
 }

@@ -8,15 +8,16 @@ using static TorchSharp.torch;
 namespace U2A.Core.Tests.Models.Lora;
 
 /// <summary>
-/// A minimal causal LM that invokes its linear layers through <c>call()</c> (so forward hooks run), to test the
-/// two-branch path of <see cref="LoraLinear"/> and adapter dropout. Position-wise only: enough for these tests.
+/// A minimal causal LM that invokes its linear layers through <c>call()</c> (so forward hooks run), or, with
+/// <see cref="ViaCall"/> false, through <c>forward()</c> directly (hooks bypassed), to test both paths of
+/// <see cref="LoraLinear"/>. Position-wise only: enough for these tests.
 /// </summary>
 internal sealed class CallStyleLM : nn.Module<Tensor, Tensor, Tensor>, ICausalLM
 {
     private readonly Parameter wte;
     private readonly Linear q_proj, v_proj;
 
-    public CallStyleLM(int vocab, int width, long seed) : base(nameof(CallStyleLM))
+    public CallStyleLM(int vocab, int width, long seed, bool viaCall = true) : base(nameof(CallStyleLM))
     {
         var gen = new Generator((ulong)seed);
         VocabularySize = vocab;
@@ -31,8 +32,18 @@ internal sealed class CallStyleLM : nn.Module<Tensor, Tensor, Tensor>, ICausalLM
                 l.bias!.copy_(randn(l.bias.shape, dtype: float64, generator: gen).mul_(0.1));
             }
         }
+        ViaCall = viaCall;
         RegisterComponents();
     }
+
+    /// <summary>Invoke the layers through <c>call()</c> (true) or <c>forward()</c> (false).</summary>
+    public bool ViaCall { get; set; } = true;
+
+    /// <summary>Throw after the first layer ran (to test that the base weights are restored on exceptions).</summary>
+    public bool ThrowMidway { get; set; }
+
+    /// <summary>The weight the q_proj layer held while it ran in the last forward.</summary>
+    public object? LastQWeight { get; private set; } // object, not Tensor: RegisterComponents would take a Tensor field for a buffer
 
     public int VocabularySize { get; }
     public IReadOnlyList<Parameter> TrainableParameters => parameters().ToArray();
@@ -45,8 +56,10 @@ internal sealed class CallStyleLM : nn.Module<Tensor, Tensor, Tensor>, ICausalLM
     {
         using var scope = NewDisposeScope();
         var h = wte.index_select(0, inputIds.reshape(-1)).reshape(inputIds.shape[0], inputIds.shape[1], -1);
-        h = h + q_proj.call(h).tanh();
-        h = h + v_proj.call(h);
+        LastQWeight = q_proj.weight;
+        h = h + (ViaCall ? q_proj.call(h) : q_proj.forward(h)).tanh();
+        if (ThrowMidway) throw new InvalidOperationException("midway");
+        h = h + (ViaCall ? v_proj.call(h) : v_proj.forward(h));
         return h.matmul(wte.t()).MoveToOuterDisposeScope();
     }
 }
