@@ -33,6 +33,10 @@ public sealed class DatasetFormatException : Exception
     /// <summary>What is wrong, without the location.</summary>
     public string Reason { get; }
 
+    /// <summary>An error no record boundary can be found after (an unclosed CSV quote): it fails under
+    /// <see cref="BadRecordPolicy.Skip"/> too, since skipping it would drop the rest of the file.</summary>
+    internal bool FailsUnderEveryPolicy { get; init; }
+
     /// <summary>The location as a <see cref="SourceLocation"/>.</summary>
     public SourceLocation Location => new(File, Line);
 

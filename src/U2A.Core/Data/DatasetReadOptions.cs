@@ -27,6 +27,17 @@ public sealed record DatasetReadOptions
 
     /// <summary>Receives one warning per skipped record and a summary; optional.</summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>Checks the options (MaxFieldLength positive, a known BadRecords policy); returns them. Every reader calls it first.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public DatasetReadOptions Validate()
+    {
+        if (MaxFieldLength is int max && max <= 0)
+            throw new ArgumentException($"DatasetReadOptions.MaxFieldLength must be positive (or null for no limit), got {max}.");
+        if (!Enum.IsDefined(BadRecords))
+            throw new ArgumentException($"DatasetReadOptions.BadRecords must be Fail or Skip, got {(int)BadRecords}.");
+        return this;
+    }
 }
 
 /// <summary>The records a reader returned, and the bad records it skipped (only under <see cref="BadRecordPolicy.Skip"/>).</summary>

@@ -68,6 +68,36 @@ public class AdvBenchReaderTests
         Assert.Contains("not closed", ex.Message);
     }
 
+    [Theory]
+    [InlineData(BadRecordPolicy.Fail)]
+    [InlineData(BadRecordPolicy.Skip)]
+    public void Unclosed_quote_fails_under_every_policy_at_the_line_the_quote_opens(BadRecordPolicy policy)
+    {
+        // The row starts on line 3 (its goal spans lines 3-4); its target's quote opens on line 4 and is never closed,
+        // so it would swallow the rows on lines 5 and 6.
+        var csv = "goal,target\nfirst,x\n\"two\nlines\",\"unclosed\nnext,y\nlast,z\n";
+        var ex = Assert.Throws<DatasetFormatException>(() => AdvBenchReader.Read(new StringReader(csv), "u.csv", new DatasetReadOptions { BadRecords = policy }));
+        Assert.Equal((4, "target"), (ex.Line, ex.Field));
+        Assert.StartsWith("u.csv, line 4, field 'target':", ex.Message);
+        Assert.Contains("not closed", ex.Message);
+        Assert.Contains("row starting on line 3", ex.Message);
+    }
+
+    [Fact]
+    public void Read_options_are_checked_before_reading()
+    {
+        var options = new DatasetReadOptions { MaxFieldLength = 0, BadRecords = BadRecordPolicy.Skip };
+        var ex = Assert.Throws<ArgumentException>(() => AdvBenchReader.Read(new StringReader("goal,target\ng,t\n"), "a.csv", options));
+        Assert.Contains("DatasetReadOptions.MaxFieldLength must be positive (or null for no limit), got 0", ex.Message);
+        Assert.Throws<ArgumentException>(() => AdvBenchReader.Read("/nonexistent/adv.csv", options)); // before opening the file
+        Assert.Contains("got -1", Assert.Throws<ArgumentException>(() => GenericJsonlReader.ReadPairs(new StringReader("{}\n"), "g.jsonl",
+            new DatasetReadOptions { MaxFieldLength = -1 })).Message);
+        Assert.Throws<ArgumentException>(() => HhRlhfReader.Read("/nonexistent/hh.jsonl", options));
+        Assert.Contains("DatasetReadOptions.BadRecords", Assert.Throws<ArgumentException>(() => new DatasetReadOptions { BadRecords = (BadRecordPolicy)5 }.Validate()).Message);
+        var ok = new DatasetReadOptions { MaxFieldLength = 1 };
+        Assert.Same(ok, ok.Validate());
+    }
+
     [Fact]
     public void Wrong_header_always_fails()
     {

@@ -74,7 +74,7 @@ public class CollationTests
         var tooLong = new NegativeExample("q", "a b c a b", new("n.jsonl", 9)); // response + EOS = 6 tokens > 5 - 1
         var ex = Assert.Throws<CollationException>(() => collator.Negatives([tooLong]));
         Assert.Equal(new SourceLocation("n.jsonl", 9), ex.Location);
-        Assert.StartsWith("n.jsonl, line 9:", ex.Message);
+        Assert.StartsWith("n.jsonl, line 9, field 'response':", ex.Message);
 
         var cut = new SequenceCollator(enc, new CollateOptions { MaxLength = 5, Truncation = TruncationPolicy.TruncatePromptLeftThenResponseRight });
         using (var batch = cut.Negatives([tooLong]))
@@ -84,6 +84,49 @@ public class CollationTests
         var failEx = Assert.Throws<CollationException>(() => fail.Negatives([new NegativeExample("q r s", "a b", new("f.jsonl", 3))]));
         Assert.Contains("f.jsonl, line 3", failEx.Message);
         Assert.Contains("7 tokens", failEx.Message);
+    }
+
+    [Fact]
+    public void Too_long_under_Fail_names_the_field()
+    {
+        var fail = new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { MaxLength = 5, Truncation = TruncationPolicy.Fail });
+        // <bos> q | a b c <eos> = 6 tokens: the response field is named.
+        var neg = Assert.Throws<CollationException>(() => fail.Negatives([new NegativeExample("q", "a b c", new("n.jsonl", 4))]));
+        Assert.Equal("response", neg.Field);
+        Assert.StartsWith("n.jsonl, line 4, field 'response':", neg.Message);
+        Assert.Equal("response", Assert.Throws<CollationException>(() => fail.Retain([new RetainExample("q", "a b c", new("r.jsonl", 2))])).Field);
+
+        // Chosen fits, rejected does not; then the reverse.
+        var rejected = Assert.Throws<CollationException>(() => fail.Preferences([new PreferencePair("q", "a", "a b c", new("p.jsonl", 8))]));
+        Assert.Equal(("rejected", new SourceLocation("p.jsonl", 8)), (rejected.Field, rejected.Location!.Value));
+        Assert.StartsWith("p.jsonl, line 8, field 'rejected':", rejected.Message);
+        Assert.Equal("chosen", Assert.Throws<CollationException>(() => fail.Preferences([new PreferencePair("q", "a b c", "a", new("p.jsonl", 9))])).Field);
+
+        // A prompt that fills MaxLength on its own: <bos> q r s q | a <eos>.
+        var prompt = Assert.Throws<CollationException>(() => fail.Preferences([new PreferencePair("q r s q", "a", "b", new("p.jsonl", 10))]));
+        Assert.StartsWith("p.jsonl, line 10, field 'prompt':", prompt.Message);
+
+        // The response that cannot be kept whole under TruncatePromptLeft is named too.
+        var keep = new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { MaxLength = 5 });
+        var whole = Assert.Throws<CollationException>(() => keep.Preferences([new PreferencePair("q", "a", "a b c a", new("p.jsonl", 11))]));
+        Assert.Equal("rejected", whole.Field);
+    }
+
+    [Theory]
+    [InlineData(1, "CollateOptions.MaxLength must be at least 2", "got 1")]
+    [InlineData(0, "CollateOptions.MaxLength must be at least 2", "got 0")]
+    [InlineData(-3, "CollateOptions.MaxLength must be at least 2", "got -3")]
+    public void Collate_options_are_checked_when_the_collator_is_built(int maxLength, string message, string got)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { MaxLength = maxLength }));
+        Assert.Contains(message, ex.Message);
+        Assert.Contains(got, ex.Message);
+        Assert.Contains("CollateOptions.PadId must not be negative, got -1",
+            Assert.Throws<ArgumentException>(() => new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { PadId = -1 })).Message);
+        Assert.Contains("CollateOptions.Padding",
+            Assert.Throws<ArgumentException>(() => new CollateOptions { Padding = (PaddingSide)7 }.Validate()).Message);
+        var ok = new CollateOptions { MaxLength = 2 };
+        Assert.Same(ok, ok.Validate());
     }
 
     [Fact]

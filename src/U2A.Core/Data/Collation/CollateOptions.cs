@@ -44,18 +44,59 @@ public sealed record CollateOptions
 
     /// <summary>The id written into padding; null for the tokenizer's <c>PadId</c>.</summary>
     public int? PadId { get; init; }
+
+    /// <summary>Checks the options (MaxLength at least 2, PadId not negative, known enum values); returns them.</summary>
+    /// <exception cref="ArgumentException">An option is out of range; the message names it.</exception>
+    public CollateOptions Validate()
+    {
+        if (MaxLength is int max && max < 2)
+            throw new ArgumentException($"CollateOptions.MaxLength must be at least 2 (one prompt and one response token), got {max}.");
+        if (PadId is int pad && pad < 0)
+            throw new ArgumentException($"CollateOptions.PadId must not be negative, got {pad}.");
+        if (!Enum.IsDefined(Padding))
+            throw new ArgumentException($"CollateOptions.Padding must be Right or Left, got {(int)Padding}.");
+        if (!Enum.IsDefined(Truncation))
+            throw new ArgumentException($"CollateOptions.Truncation must be a defined TruncationPolicy, got {(int)Truncation}.");
+        return this;
+    }
 }
 
 /// <summary>A sequence cannot be collated under the options (too long under <see cref="TruncationPolicy.Fail"/>, or its response alone does not fit).</summary>
+/// <remarks>The message is <c>"&lt;file&gt;, line &lt;n&gt;, field '&lt;field&gt;': &lt;reason&gt;"</c>, without the parts that are not known.</remarks>
 public sealed class CollationException : Exception
 {
     /// <summary>Creates the exception; the message starts with <paramref name="source"/> when known.</summary>
     public CollationException(SourceLocation? source, string reason)
-        : base(source is { } s ? $"{s}: {reason}" : reason)
+        : this(source, null, reason)
+    {
+    }
+
+    /// <summary>Creates the exception; the message starts with <paramref name="source"/> and <paramref name="field"/> when known.</summary>
+    /// <param name="source">Where the record was read, or null.</param>
+    /// <param name="field">The record's field at fault (<c>prompt</c>, <c>response</c>, <c>chosen</c>, <c>rejected</c>), or null.</param>
+    /// <param name="reason">What is wrong.</param>
+    public CollationException(SourceLocation? source, string? field, string reason)
+        : base(Format(source, field, reason))
     {
         Location = source;
+        Field = field;
     }
 
     /// <summary>Where the record was read, when known.</summary>
     public SourceLocation? Location { get; }
+
+    /// <summary>The record's field at fault (<c>prompt</c>, <c>response</c>, <c>chosen</c> or <c>rejected</c>), when known.</summary>
+    public string? Field { get; }
+
+    private static string Format(SourceLocation? source, string? field, string reason)
+    {
+        string where = (source, field) switch
+        {
+            ({ } s, { } f) => $"{s}, field '{f}'",
+            ({ } s, null) => s.ToString(),
+            (null, { } f) => $"field '{f}'",
+            _ => "",
+        };
+        return where.Length == 0 ? reason : $"{where}: {reason}";
+    }
 }

@@ -9,25 +9,32 @@ namespace U2A.Core.Data;
 /// mask (1 exactly on the response tokens, EOS included when the encoder appends it).
 /// </summary>
 /// <param name="encoder">The prompt/response encoder.</param>
-/// <param name="options">Padding, truncation and device; null for the defaults.</param>
+/// <param name="options">Padding, truncation and device; null for the defaults. Checked here (<see cref="CollateOptions.Validate"/>).</param>
 public sealed class SequenceCollator(PromptResponseEncoder encoder, CollateOptions? options = null)
 {
     /// <summary>The encoder.</summary>
     public PromptResponseEncoder Encoder { get; } = encoder ?? throw new ArgumentNullException(nameof(encoder));
 
     /// <summary>The options.</summary>
-    public CollateOptions Options { get; } = options ?? new CollateOptions();
+    public CollateOptions Options { get; } = (options ?? new CollateOptions()).Validate();
 
     /// <summary>The pad id in use.</summary>
     public int PadId => Options.PadId ?? Encoder.Tokenizer.PadId;
 
     /// <summary>Tokenises one prompt + response and applies the truncation policy.</summary>
-    public EncodedSequence Encode(string prompt, string response, SourceLocation? source = null)
+    /// <param name="prompt">The prompt.</param>
+    /// <param name="response">The response.</param>
+    /// <param name="source">Where the record was read, for errors; null when not known.</param>
+    /// <param name="responseField">The record's name for the response (<c>response</c>, <c>chosen</c>, <c>rejected</c>), for errors.</param>
+    public EncodedSequence Encode(string prompt, string response, SourceLocation? source = null, string responseField = "response")
     {
         EncodedSequence s;
         try { s = Encoder.Encode(prompt, response); }
-        catch (ArgumentException e) when (source is not null) { throw new CollationException(source, e.Message); }
-        return Options.MaxLength is int max ? Truncate(s, max, Options.Truncation, source) : s;
+        catch (ArgumentException e) when (source is not null)
+        {
+            throw new CollationException(source, e.ParamName == "prompt" ? "prompt" : responseField, e.Message);
+        }
+        return Options.MaxLength is int max ? Truncate(s, max, Options.Truncation, source, responseField) : s;
     }
 
     /// <summary>Tokenised lengths (after truncation), e.g. for <see cref="BatchPlanner.PlanBucketed"/>.</summary>
@@ -36,7 +43,7 @@ public sealed class SequenceCollator(PromptResponseEncoder encoder, CollateOptio
 
     /// <summary>A batch of negative examples (prompt + response to unlearn).</summary>
     public TokenBatch Negatives(IReadOnlyList<NegativeExample> examples) =>
-        Collate(examples.Select(e => Encode(e.Prompt, e.Response, e.Source)).ToArray());
+        Collate(examples.Select(e => Encode(e.Prompt, e.Response, e.Source, "response")).ToArray());
 
     /// <summary>A forget batch (no reference log-probs yet) of negative examples.</summary>
     public ForgetBatch Forget(IReadOnlyList<NegativeExample> examples) => new(Negatives(examples));
@@ -48,10 +55,10 @@ public sealed class SequenceCollator(PromptResponseEncoder encoder, CollateOptio
     /// <summary>Preference pairs: chosen and rejected collated separately (each padded to its own length), rows in the order of <paramref name="pairs"/>.</summary>
     public PreferenceBatch Preferences(IReadOnlyList<PreferencePair> pairs)
     {
-        var chosen = Collate(pairs.Select(p => Encode(p.Prompt, p.Chosen, p.Source)).ToArray());
+        var chosen = Collate(pairs.Select(p => Encode(p.Prompt, p.Chosen, p.Source, "chosen")).ToArray());
         try
         {
-            var rejected = Collate(pairs.Select(p => Encode(p.Prompt, p.Rejected, p.Source)).ToArray());
+            var rejected = Collate(pairs.Select(p => Encode(p.Prompt, p.Rejected, p.Source, "rejected")).ToArray());
             return new PreferenceBatch(chosen, rejected);
         }
         catch
@@ -109,15 +116,23 @@ public sealed class SequenceCollator(PromptResponseEncoder encoder, CollateOptio
     /// Fits <paramref name="s"/> into <paramref name="maxLength"/> tokens by <paramref name="policy"/>: prompt tokens
     /// are dropped from the left (after the leading special tokens), the response is kept whole, or under
     /// <see cref="TruncationPolicy.TruncatePromptLeftThenResponseRight"/> cut from the right when it alone does not fit.
+    /// A <see cref="CollationException"/> names the field at fault: <c>prompt</c> when the prompt alone fills
+    /// <paramref name="maxLength"/>, otherwise <paramref name="responseField"/>.
     /// </summary>
-    public static EncodedSequence Truncate(EncodedSequence s, int maxLength, TruncationPolicy policy, SourceLocation? source = null)
+    /// <param name="s">The encoded sequence.</param>
+    /// <param name="maxLength">The longest sequence allowed (at least 2).</param>
+    /// <param name="policy">What to do with a longer sequence.</param>
+    /// <param name="source">Where the record was read, for errors; null when not known.</param>
+    /// <param name="responseField">The record's name for the response (<c>response</c>, <c>chosen</c>, <c>rejected</c>), for errors.</param>
+    public static EncodedSequence Truncate(EncodedSequence s, int maxLength, TruncationPolicy policy, SourceLocation? source = null, string responseField = "response")
     {
         ArgumentNullException.ThrowIfNull(s);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLength, 2);
         s.Validate();
         if (s.Length <= maxLength) return s;
         string what = $"the sequence has {s.Length} tokens (prompt {s.PromptLength}, response {s.ResponseLength}), over MaxLength {maxLength}";
-        if (policy == TruncationPolicy.Fail) throw new CollationException(source, what + " (TruncationPolicy.Fail)");
+        if (policy == TruncationPolicy.Fail)
+            throw new CollationException(source, s.PromptLength >= maxLength ? "prompt" : responseField, what + " (TruncationPolicy.Fail)");
         int lead = s.LeadingSpecialTokens;
         int minPrompt = Math.Max(1, lead);
         int promptKeep = maxLength - s.ResponseLength;
@@ -125,7 +140,7 @@ public sealed class SequenceCollator(PromptResponseEncoder encoder, CollateOptio
         if (promptKeep < minPrompt)
         {
             if (policy == TruncationPolicy.TruncatePromptLeft)
-                throw new CollationException(source, what + $"; the response alone needs {s.ResponseLength + minPrompt} tokens with the minimal prompt, so it cannot be kept whole (TruncationPolicy.TruncatePromptLeft)");
+                throw new CollationException(source, responseField, what + $"; the response alone needs {s.ResponseLength + minPrompt} tokens with the minimal prompt, so it cannot be kept whole (TruncationPolicy.TruncatePromptLeft)");
             promptKeep = minPrompt;
             responseKeep = maxLength - minPrompt;
         }

@@ -15,8 +15,10 @@ public sealed record AdvBenchBehavior(string Goal, string Target, SourceLocation
 /// <summary>
 /// Reads AdvBench-style CSV (<c>harmful_behaviors.csv</c>): a header <c>goal,target</c>, then one row per behaviour.
 /// RFC 4180 quoting: a field holding a comma, quote or line break is double-quoted, a quote inside it doubled.
-/// LF or CRLF line ends. A row that is blank, has other than two fields, an unclosed quote or an empty field is a bad
-/// record (the field named <c>goal</c> or <c>target</c>); a wrong header always fails (field <c>header</c>).
+/// LF or CRLF line ends. A row that is blank, has other than two fields or an empty field is a bad record (the field
+/// named <c>goal</c> or <c>target</c>). A wrong header (field <c>header</c>) and an unclosed quote (at the line where
+/// the quoted field opens) fail under every <see cref="BadRecordPolicy"/>: an unclosed quote swallows the rest of the
+/// file, so skipping it would drop every row after it.
 /// </summary>
 public static class AdvBenchReader
 {
@@ -26,8 +28,9 @@ public static class AdvBenchReader
     public static DatasetReadResult<AdvBenchBehavior> Read(string path, DatasetReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        options = (options ?? DatasetReadOptions.Default).Validate(); // before opening the file
         using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return Read(reader, path, options);
+        return ReadValidated(reader, path, options);
     }
 
     /// <summary>Reads the behaviours of AdvBench CSV text; <paramref name="sourceName"/> names it in errors.</summary>
@@ -35,7 +38,11 @@ public static class AdvBenchReader
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(sourceName);
-        options ??= DatasetReadOptions.Default;
+        return ReadValidated(reader, sourceName, (options ?? DatasetReadOptions.Default).Validate());
+    }
+
+    private static DatasetReadResult<AdvBenchBehavior> ReadValidated(TextReader reader, string sourceName, DatasetReadOptions options)
+    {
         string text = reader.ReadToEnd();
         int pos = 0, line = 1;
         if (text.Length == 0) throw new DatasetFormatException(sourceName, 1, "header", "the file is empty; expected the header \"goal,target\"");
@@ -91,7 +98,10 @@ public static class AdvBenchReader
                 while (true)
                 {
                     if (pos >= text.Length)
-                        throw new DatasetFormatException(source, rowLine, Column(col), $"the quoted field opened on line {openLine} is not closed before the end of the file");
+                        throw new DatasetFormatException(source, openLine, Column(col),
+                            $"the quoted field that opens on this line (in the row starting on line {rowLine}) is not closed before the end of the file; " +
+                            "an unclosed quote swallows every row after it, so it fails under every BadRecordPolicy")
+                        { FailsUnderEveryPolicy = true };
                     char c = text[pos++];
                     if (c == '"')
                     {

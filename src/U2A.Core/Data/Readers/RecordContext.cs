@@ -97,7 +97,7 @@ internal sealed class SkipLog(string file, DatasetReadOptions options)
 
     public void Handle(DatasetFormatException ex)
     {
-        if (options.BadRecords == BadRecordPolicy.Fail) throw ex;
+        if (options.BadRecords == BadRecordPolicy.Fail || ex.FailsUnderEveryPolicy) throw ex;
         _skipped.Add(ex);
         options.Logger?.LogWarning("Skipped a bad record: {Message}", ex.Message);
     }
@@ -117,15 +117,20 @@ internal static class JsonlReader
     public static DatasetReadResult<T> ReadFile<T>(string path, DatasetReadOptions? options, Parser<T> parse)
     {
         ArgumentNullException.ThrowIfNull(path);
+        options = (options ?? DatasetReadOptions.Default).Validate(); // before opening the file
         using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return Read(reader, path, options, parse);
+        return ReadValidated(reader, path, options, parse);
     }
 
     public static DatasetReadResult<T> Read<T>(TextReader reader, string sourceName, DatasetReadOptions? options, Parser<T> parse)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(sourceName);
-        options ??= DatasetReadOptions.Default;
+        return ReadValidated(reader, sourceName, (options ?? DatasetReadOptions.Default).Validate(), parse);
+    }
+
+    private static DatasetReadResult<T> ReadValidated<T>(TextReader reader, string sourceName, DatasetReadOptions options, Parser<T> parse)
+    {
         var skips = new SkipLog(sourceName, options);
         var records = new List<T>();
         var lineRecords = new List<T>();
