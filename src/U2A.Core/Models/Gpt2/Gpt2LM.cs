@@ -17,7 +17,7 @@ namespace U2A.Core.Models.Gpt2;
 /// Attention is explicit matmul-softmax (double backward works, for Hessian-vector products). Positions count the real
 /// tokens of the attention mask, so left and right padding give the same logits for real tokens. Every parameter is trainable.
 /// </remarks>
-public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM, IHfCheckpointModel
+public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM, IHfCheckpointModel, IHiddenStateModel
 {
     private readonly Gpt2Transformer transformer;
     private readonly Parameter[] _trainable;
@@ -84,7 +84,19 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
             throw new ArgumentException($"expected inputIds [B, T] and attentionMask [B, {past} + T] (cache holds {past}), got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", attentionMask.shape)}].");
         if (cache is not null && cache.Layers != LayerCount) throw new ArgumentException($"the cache has {cache.Layers} layers, the model {LayerCount}.", nameof(cache));
         using var scope = NewDisposeScope();
-        return transformer.Forward(inputIds, attentionMask, cache, Config).MoveToOuterDisposeScope();
+        return transformer.Logits(transformer.Forward(inputIds, attentionMask, cache, Config)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public int HiddenSize => Config.NEmbd;
+
+    /// <inheritdoc />
+    public Tensor HiddenStates(Tensor inputIds, Tensor attentionMask)
+    {
+        if (inputIds.dim() != 2 || !inputIds.shape.SequenceEqual(attentionMask.shape))
+            throw new ArgumentException($"expected inputIds and attentionMask of one shape [B, T], got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", attentionMask.shape)}].");
+        using var scope = NewDisposeScope();
+        return transformer.Forward(inputIds, attentionMask, null, Config).MoveToOuterDisposeScope();
     }
 
     /// <summary>Hugging Face GPT-2 checkpoints may omit the <c>transformer.</c> prefix (base-model files); the causal-mask
@@ -130,9 +142,11 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
 
             var x = wte.forward(inputIds) + wpe.forward(positions);
             for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, forbidden, cache, i, c.NHead);
-            x = ln_f.forward(x);
-            return x.matmul(wte.weight!.t()); // lm_head tied to wte
+            return ln_f.forward(x);
         }
+
+        /// <summary>The tied head: logits from final hidden states.</summary>
+        public Tensor Logits(Tensor hidden) => hidden.matmul(wte.weight!.t()); // lm_head tied to wte
 
         public void Initialize(Gpt2Config c, Generator gen)
         {

@@ -17,7 +17,7 @@ namespace U2A.Core.Models.Llama;
 /// model). Attention is explicit matmul-softmax (double backward works). Positions count the real tokens of the attention
 /// mask, so left and right padding give the same logits for real tokens. Every parameter is trainable.
 /// </remarks>
-public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM, IHfCheckpointModel
+public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM, IHfCheckpointModel, IHiddenStateModel
 {
     private readonly LlamaModel model;
     private readonly Linear? lm_head;
@@ -92,6 +92,18 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         var h = model.Forward(inputIds, attentionMask, cache);
         var logits = lm_head is not null ? lm_head.call(h) : h.matmul(model.EmbeddingWeight.t());
         return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public int HiddenSize => Config.HiddenSize;
+
+    /// <inheritdoc />
+    public Tensor HiddenStates(Tensor inputIds, Tensor attentionMask)
+    {
+        if (inputIds.dim() != 2 || !inputIds.shape.SequenceEqual(attentionMask.shape))
+            throw new ArgumentException($"expected inputIds and attentionMask of one shape [B, T], got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", attentionMask.shape)}].");
+        using var scope = NewDisposeScope();
+        return model.Forward(inputIds, attentionMask, null).MoveToOuterDisposeScope();
     }
 
     /// <summary>Skips old checkpoints' <c>rotary_emb.inv_freq</c> buffers and, with tied embeddings, a stored copy of <c>lm_head.weight</c>.</summary>
