@@ -180,9 +180,15 @@ namespace U2A.Build
         }
 
         /// <summary>
-        /// Marks the requirement of <paramref name="versionName"/> from <paramref name="fromFile"/> weak, in place.
+        /// Marks the requirement of <paramref name="versionName"/> from <paramref name="fromFile"/> weak.
         /// Changes exactly one 2-byte field; refuses (throws <see cref="InvalidDataException"/>) when the ELF
         /// layout is not as expected or when a relocation actually uses a symbol of that version.
+        /// The file is never written in place: the patched bytes go to a temporary file in the same folder (a copy of
+        /// the original, so it keeps the unix permissions), which then replaces <paramref name="path"/> by a rename.
+        /// A hard link or symbolic link at <paramref name="path"/> (MSBuild's CreateHardLinksForCopyLocalIfPossible or
+        /// CreateSymbolicLinksForCopyLocalIfPossible, pointing into the NuGet cache) thus becomes a regular file and its
+        /// target is left untouched. The last-write time of <paramref name="path"/> is kept, so MSBuild's incremental
+        /// copy does not replace the patched file on the next build.
         /// </summary>
         public static ElfPatchOutcome Patch(string path, string fromFile, string versionName)
         {
@@ -204,13 +210,53 @@ namespace U2A.Build
                 throw new InvalidDataException(path + ": symbols of " + versionName + " are relocated (" + string.Join(", ", relocated) +
                     "); marking the version weak would not be safe. Use a host with a newer libstdc++.");
             ushort flags = (ushort)(t.Flags | VerFlagWeak);
-            using (var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None))
+            string full = Path.GetFullPath(path);
+            string temp = Path.Combine(Path.GetDirectoryName(full) ?? ".", "." + Path.GetFileName(full) + ".u2a-" + Guid.NewGuid().ToString("N"));
+            try
             {
-                stream.Seek(t.FlagsOffset, SeekOrigin.Begin);
-                stream.WriteByte((byte)(flags & 0xff));
-                stream.WriteByte((byte)(flags >> 8));
+                // File.Copy follows a symbolic link and gives the new file the source's permissions.
+                File.Copy(path, temp, overwrite: false);
+                // The copy has the last-write time of the file itself (File.Copy keeps it), also when path is a symbolic
+                // link, whose own time File.GetLastWriteTimeUtc(path) would give.
+                var stamp = File.GetLastWriteTimeUtc(temp);
+                var attributes = File.GetAttributes(temp);
+                bool readOnly = (attributes & FileAttributes.ReadOnly) != 0;
+                if (readOnly) File.SetAttributes(temp, attributes & ~FileAttributes.ReadOnly);
+                using (var stream = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+                {
+                    if (stream.Length != elf.Length)
+                        throw new IOException(path + ": the file changed while it was being patched.");
+                    stream.Seek(t.FlagsOffset, SeekOrigin.Begin);
+                    stream.WriteByte((byte)(flags & 0xff));
+                    stream.WriteByte((byte)(flags >> 8));
+                }
+                if (readOnly) File.SetAttributes(temp, attributes);
+                ReplaceWith(temp, full);
+                // Now a regular file of its own: setting its time cannot reach a link target.
+                File.SetLastWriteTimeUtc(full, stamp);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
             }
             return ElfPatchOutcome.Patched;
+        }
+
+        /// <summary>Puts <paramref name="source"/> at <paramref name="destination"/> by renaming it, replacing the directory
+        /// entry (not writing through a link). netstandard2.0 (what MSBuild compiles inline tasks against) has no
+        /// File.Move with overwrite; File.Replace is a rename(2) on unix.</summary>
+        private static void ReplaceWith(string source, string destination)
+        {
+            try
+            {
+                File.Replace(source, destination, null, ignoreMetadataErrors: true);
+            }
+            catch (IOException) when (File.Exists(source))
+            {
+                // Windows' ReplaceFile can refuse some destinations (e.g. symbolic links): remove the entry, then rename.
+                File.Delete(destination);
+                File.Move(source, destination);
+            }
         }
 
         /// <summary>Whether the shared library at <paramref name="path"/> defines version <paramref name="versionName"/>.</summary>
@@ -301,6 +347,109 @@ namespace U2A.Build
     }
 }
 
+namespace U2A.Build
+{
+    /// <summary>Values of the U2APatchLibTorchSharp MSBuild property.</summary>
+    public enum PatchMode
+    {
+        /// <summary><c>auto</c> (default; <c>true</c> is an alias): patch when the build host runs Linux and its libstdc++
+        /// lacks the version. Right for applications that run where they are built.</summary>
+        Auto,
+        /// <summary><c>always</c>: patch every libLibTorchSharp.so in the output, whatever the build OS (for publishing to an
+        /// older Linux from a newer host or from Windows). Harmless where the version exists: a weak requirement that is
+        /// met is checked like a strong one.</summary>
+        Always,
+        /// <summary><c>false</c>: never patch.</summary>
+        Off,
+    }
+
+    /// <summary>What the build step is to do, and what to tell the user.</summary>
+    public struct PatchDecision
+    {
+        /// <summary>Whether to patch the libraries in the output.</summary>
+        public bool Patch;
+        /// <summary>Why (logged as a low-importance message, or as a warning when <see cref="Warn"/> is set).</summary>
+        public string Reason;
+        /// <summary>Whether <see cref="Reason"/> deserves a build warning (the host library could not be read).</summary>
+        public bool Warn;
+    }
+
+    /// <summary>The decision logic of the build step, free of MSBuild and of the file system (testable as a pure function).</summary>
+    public static class PatchPolicy
+    {
+        /// <summary>The version whose requirement is weakened.</summary>
+        public const string Version = "GLIBCXX_3.4.32";
+
+        /// <summary>Parses the property value (case-insensitive; empty means auto). False for an unknown value.</summary>
+        public static bool TryParseMode(string? value, out PatchMode mode)
+        {
+            switch ((value ?? "").Trim().ToLowerInvariant())
+            {
+                case "":
+                case "auto":
+                case "true":
+                    mode = PatchMode.Auto;
+                    return true;
+                case "always":
+                    mode = PatchMode.Always;
+                    return true;
+                case "false":
+                    mode = PatchMode.Off;
+                    return true;
+                default:
+                    mode = PatchMode.Off;
+                    return false;
+            }
+        }
+
+        /// <summary>
+        /// Decides whether to patch. <paramref name="hostLibStdCxx"/> is the host library found (null: none);
+        /// <paramref name="overridePath"/> the path the user named, if any; <paramref name="definesVersion"/> reads a
+        /// library's version definitions and may throw (unreadable or malformed file): that gives a warning and a patch,
+        /// since the weak flag is harmless where the version exists.
+        /// </summary>
+        public static PatchDecision Decide(PatchMode mode, bool buildHostIsLinux, string? hostLibStdCxx, string? overridePath,
+            Func<string, string, bool> definesVersion)
+        {
+            if (mode == PatchMode.Off)
+                return new PatchDecision { Patch = false, Reason = "U2APatchLibTorchSharp=false: libLibTorchSharp.so left as is." };
+            if (mode == PatchMode.Always)
+                return new PatchDecision { Patch = true, Reason = "U2APatchLibTorchSharp=always: patching whatever the host's libstdc++." };
+            if (!buildHostIsLinux)
+                return new PatchDecision { Patch = false, Reason = "the build host is not Linux; set U2APatchLibTorchSharp=always to patch for a Linux target." };
+            if (hostLibStdCxx == null)
+            {
+                bool named = !string.IsNullOrEmpty(overridePath);
+                return new PatchDecision
+                {
+                    Patch = true,
+                    Warn = named,
+                    Reason = named
+                        ? "U2ALibStdCxxPath names " + overridePath + ", which does not exist; patching libLibTorchSharp.so (harmless where " + Version + " exists)."
+                        : "no libstdc++.so.6 found on the host; patching libLibTorchSharp.so.",
+                };
+            }
+            try
+            {
+                return definesVersion(hostLibStdCxx, Version)
+                    ? new PatchDecision { Patch = false, Reason = hostLibStdCxx + " provides " + Version + "; libLibTorchSharp.so left as is." }
+                    : new PatchDecision { Patch = true, Reason = hostLibStdCxx + " lacks " + Version + "." };
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is InvalidDataException || e is NotSupportedException)
+            {
+                return new PatchDecision
+                {
+                    Patch = true,
+                    Warn = true,
+                    Reason = "cannot read the host libstdc++ " + hostLibStdCxx + " (" + e.GetType().Name + ": " + e.Message +
+                        "); patching libLibTorchSharp.so (harmless where " + Version + " exists). Name the library with U2ALibStdCxxPath, " +
+                        "or choose with U2APatchLibTorchSharp=always or false.",
+                };
+            }
+        }
+    }
+}
+
 #if !U2A_COMPAT_NO_MSBUILD
 namespace U2A.Build
 {
@@ -314,33 +463,35 @@ namespace U2A.Build
         /// <summary>Optional explicit path to the host libstdc++.so.6.</summary>
         public string? LibStdCxxPath { get; set; }
 
+        /// <summary>The U2APatchLibTorchSharp property: auto (or true, or empty), always, or false.</summary>
+        public string? Mode { get; set; }
+
         /// <inheritdoc />
         public override bool Execute()
         {
-            const string version = "GLIBCXX_3.4.32";
-            string? host = HostLibStdCxx.Find(LibStdCxxPath);
-            if (host != null && ElfVersionNeedPatcher.DefinesVersion(host, version))
+            if (!PatchPolicy.TryParseMode(Mode, out var mode))
             {
-                Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low, "U2A.Core: " + host + " provides " + version + "; libLibTorchSharp.so left as is.");
-                return true;
+                Log.LogError("U2A.Core: U2APatchLibTorchSharp='" + Mode + "' is not one of auto (default; true is an alias), always, false.");
+                return false;
             }
+            bool linux = System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux);
+            string? host = mode == PatchMode.Auto && linux ? HostLibStdCxx.Find(LibStdCxxPath) : null;
+            var decision = PatchPolicy.Decide(mode, linux, host, LibStdCxxPath, ElfVersionNeedPatcher.DefinesVersion);
+            if (decision.Warn) Log.LogWarning("U2A.Core: " + decision.Reason);
+            else Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low, "U2A.Core: " + decision.Reason);
+            if (!decision.Patch) return !Log.HasLoggedErrors;
             foreach (var item in Files)
             {
                 string path = item.ItemSpec;
                 if (!File.Exists(path)) continue;
                 try
                 {
-                    var stamp = File.GetLastWriteTimeUtc(path);
-                    var outcome = ElfVersionNeedPatcher.Patch(path, "libstdc++.so.6", version);
+                    var outcome = ElfVersionNeedPatcher.Patch(path, "libstdc++.so.6", PatchPolicy.Version);
                     if (outcome == ElfPatchOutcome.Patched)
-                    {
-                        // Keep the copy's timestamp so MSBuild's incremental copy does not replace it on the next build.
-                        File.SetLastWriteTimeUtc(path, stamp);
                         Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High,
-                            "U2A.Core: marked " + version + " weak in " + path + " (host libstdc++: " + (host ?? "not found") + ").");
-                    }
+                            "U2A.Core: marked " + PatchPolicy.Version + " weak in " + path + (decision.Warn ? "." : " (" + decision.Reason + ")"));
                 }
-                catch (InvalidDataException e)
+                catch (Exception e) when (e is InvalidDataException || e is IOException || e is UnauthorizedAccessException)
                 {
                     Log.LogError("U2A.Core: cannot apply the libstdc++ compatibility step to " + path + ": " + e.Message +
                         " Set U2APatchLibTorchSharp=false to skip it.");

@@ -115,6 +115,118 @@ public sealed class LibTorchSharpCompatTests : IDisposable
         Assert.Contains("outside the file", e2.Message);
     }
 
+    private static ushort FlagsOf(string path) =>
+        ElfVersionNeedPatcher.ReadVersionNeeds(File.ReadAllBytes(path), path).Single(n => n.Name == Version).Flags;
+
+    [Theory]
+    [InlineData(false, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute)]
+    [InlineData(true, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute)]
+    [InlineData(false, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead)]
+    [InlineData(true, UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead)]
+    public void Patching_a_link_into_the_cache_replaces_the_link_and_leaves_its_target_untouched(bool symbolic, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        // Stands in for the NuGet cache: MSBuild's CreateHardLinksForCopyLocalIfPossible / CreateSymbolicLinksForCopyLocalIfPossible
+        // make the output file a link to it.
+        string cache = Path.Combine(Directory.CreateDirectory(Path.Combine(_dir, "cache")).FullName, "libLibTorchSharp.so");
+        File.Copy(CachedLibrary, cache);
+        File.SetUnixFileMode(cache, mode);
+        var stamp = new DateTime(2021, 3, 4, 5, 6, 7, DateTimeKind.Utc);
+        File.SetLastWriteTimeUtc(cache, stamp);
+        byte[] original = File.ReadAllBytes(cache);
+        string output = Path.Combine(Directory.CreateDirectory(Path.Combine(_dir, "bin")).FullName, "libLibTorchSharp.so");
+        if (symbolic) File.CreateSymbolicLink(output, cache);
+        else
+        {
+            using var ln = System.Diagnostics.Process.Start("ln", new[] { cache, output })!;
+            ln.WaitForExit();
+            Assert.Equal(0, ln.ExitCode);
+        }
+
+        Assert.Equal(ElfPatchOutcome.Patched, ElfVersionNeedPatcher.Patch(output, "libstdc++.so.6", Version));
+
+        Assert.Equal(original, File.ReadAllBytes(cache));
+        Assert.Equal(0, FlagsOf(cache) & ElfVersionNeedPatcher.VerFlagWeak);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(cache));
+        var info = new FileInfo(output);
+        Assert.Null(info.LinkTarget); // a regular file now
+        Assert.NotEqual(0, FlagsOf(output) & ElfVersionNeedPatcher.VerFlagWeak);
+        Assert.Equal(mode, File.GetUnixFileMode(output));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(output));
+        Assert.Equal(new[] { "libLibTorchSharp.so" }, Directory.GetFiles(Path.GetDirectoryName(output)!).Select(Path.GetFileName)); // no temp left
+    }
+
+    private static bool Defines(string path, string version) => path == "/new/libstdc++.so.6";
+
+    [Theory]
+    [InlineData("", PatchMode.Auto)]
+    [InlineData("auto", PatchMode.Auto)]
+    [InlineData("true", PatchMode.Auto)]
+    [InlineData("True", PatchMode.Auto)]
+    [InlineData("ALWAYS", PatchMode.Always)]
+    [InlineData(" always ", PatchMode.Always)]
+    [InlineData("false", PatchMode.Off)]
+    public void Mode_property_values_parse(string value, PatchMode expected)
+    {
+        Assert.True(PatchPolicy.TryParseMode(value, out var mode));
+        Assert.Equal(expected, mode);
+    }
+
+    [Theory]
+    [InlineData("yes")]
+    [InlineData("on")]
+    [InlineData("0")]
+    public void Unknown_mode_values_are_rejected(string value) => Assert.False(PatchPolicy.TryParseMode(value, out _));
+
+    [Theory]
+    // mode, build host is Linux, host libstdc++, expected patch
+    [InlineData(PatchMode.Off, true, "/old/libstdc++.so.6", false)]
+    [InlineData(PatchMode.Off, false, null, false)]
+    [InlineData(PatchMode.Auto, true, "/old/libstdc++.so.6", true)]
+    [InlineData(PatchMode.Auto, true, "/new/libstdc++.so.6", false)]
+    [InlineData(PatchMode.Auto, true, null, true)]
+    [InlineData(PatchMode.Auto, false, null, false)] // Windows or macOS host: only 'always' patches for a Linux target
+    [InlineData(PatchMode.Always, true, "/new/libstdc++.so.6", true)] // publishing from a newer host for Debian 12
+    [InlineData(PatchMode.Always, false, null, true)] // publishing -r linux-x64 from Windows
+    public void Decision_follows_the_mode_the_build_os_and_the_host_library(PatchMode mode, bool linux, string? host, bool patch)
+    {
+        var decision = PatchPolicy.Decide(mode, linux, host, null, Defines);
+        Assert.Equal(patch, decision.Patch);
+        Assert.False(decision.Warn);
+        Assert.False(string.IsNullOrEmpty(decision.Reason));
+    }
+
+    [Fact]
+    public void Unreadable_host_library_gives_a_warning_naming_it_and_a_patch_instead_of_a_crash()
+    {
+        foreach (Exception error in new Exception[] { new IOException("boom"), new UnauthorizedAccessException("denied"), new InvalidDataException("not ELF") })
+        {
+            var decision = PatchPolicy.Decide(PatchMode.Auto, true, "/odd/libstdc++.so.6", null, (_, _) => throw error);
+            Assert.True(decision.Patch);
+            Assert.True(decision.Warn);
+            Assert.Contains("/odd/libstdc++.so.6", decision.Reason);
+            Assert.Contains(error.Message, decision.Reason);
+        }
+        // The real reader on files that are not ELF libraries throws what Decide turns into the warning.
+        string text = Path.Combine(_dir, "libstdc++.so.6");
+        File.WriteAllText(text, "not a library");
+        var fromFile = PatchPolicy.Decide(PatchMode.Auto, true, text, text, ElfVersionNeedPatcher.DefinesVersion);
+        Assert.True(fromFile.Patch && fromFile.Warn);
+        Assert.Contains(text, fromFile.Reason);
+        var missing = PatchPolicy.Decide(PatchMode.Auto, true, Path.Combine(_dir, "gone.so"), null, ElfVersionNeedPatcher.DefinesVersion);
+        Assert.True(missing.Patch && missing.Warn);
+    }
+
+    [Fact]
+    public void A_named_host_library_that_does_not_exist_is_a_warning()
+    {
+        string named = Path.Combine(_dir, "nowhere", "libstdc++.so.6");
+        Assert.Null(HostLibStdCxx.Find(named));
+        var decision = PatchPolicy.Decide(PatchMode.Auto, true, HostLibStdCxx.Find(named), named, Defines);
+        Assert.True(decision.Patch && decision.Warn);
+        Assert.Contains(named, decision.Reason);
+    }
+
     [Fact]
     public void Build_output_copy_is_patched_exactly_when_the_host_lacks_the_version()
     {

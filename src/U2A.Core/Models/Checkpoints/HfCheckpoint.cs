@@ -143,12 +143,39 @@ public static class HfCheckpoint
     /// Writes <paramref name="model"/> in Hugging Face layout: <c>config.json</c> and <c>model.safetensors</c>, or, when
     /// <paramref name="maxShardBytes"/> is positive and the weights exceed it, shards <c>model-0000i-of-0000n.safetensors</c>
     /// with <c>model.safetensors.index.json</c>. Tensors are written in <paramref name="dtype"/> (default: the model's).
-    /// Existing <c>model*.safetensors*</c> files in the directory are replaced, so a stale index or shard never mixes in.
+    /// Everything is first written to a temporary folder inside <paramref name="directory"/>; only when all files are
+    /// complete are they moved into place (weights, then the index, then <c>config.json</c>) and the other
+    /// <c>model*.safetensors*</c> files of a previous checkpoint deleted, so a stale index or shard never mixes in and a
+    /// save that fails while writing leaves the previous checkpoint as it was.
     /// </summary>
     public static void Save(IHfCheckpointModel model, string directory, ScalarType? dtype = null, long maxShardBytes = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         Directory.CreateDirectory(directory);
+        string staging = Path.Combine(directory, ".u2a-save-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(staging);
+        try
+        {
+            var written = WriteCheckpoint(model, staging, dtype, maxShardBytes);
+            foreach (var file in written)
+                File.Move(Path.Combine(staging, file), Path.Combine(directory, file), overwrite: true);
+            var keep = new HashSet<string>(written, StringComparer.Ordinal);
+            foreach (var stale in Directory.GetFiles(directory, "model*.safetensors*"))
+                if (!keep.Contains(Path.GetFileName(stale))) File.Delete(stale);
+        }
+        finally
+        {
+            // Best effort: a failure to clean up must not hide the exception that made the save fail.
+            try { Directory.Delete(staging, recursive: true); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    /// <summary>Writes the checkpoint's files into <paramref name="directory"/> (empty); returns their names in the order
+    /// they are to be moved into place.</summary>
+    private static List<string> WriteCheckpoint(IHfCheckpointModel model, string directory, ScalarType? dtype, long maxShardBytes)
+    {
         using var scope = NewDisposeScope();
         var tensors = new List<(string Name, Tensor Tensor)>();
         foreach (var b in model.HfTensors)
@@ -158,32 +185,39 @@ public static class HfCheckpoint
             if (dtype is { } target && t.dtype != target) t = t.to_type(target);
             tensors.Add((b.Name, t.cpu().contiguous()));
         }
-        HfConfig.Write(model.Config, Path.Combine(directory, HfConfig.FileName));
         var metadata = new Dictionary<string, string> { ["format"] = "pt" };
         long Bytes(Tensor t) => t.numel() * t.ElementSize;
         long total = tensors.Sum(t => Bytes(t.Tensor));
-        foreach (var stale in Directory.GetFiles(directory, "model*.safetensors*")) File.Delete(stale);
+        var written = new List<string>();
         if (maxShardBytes <= 0 || total <= maxShardBytes)
         {
             SafetensorsFile.Save(Path.Combine(directory, SingleFileName), tensors.ToDictionary(t => t.Name, t => t.Tensor), metadata);
-            return;
+            written.Add(SingleFileName);
         }
-        var shards = new List<List<(string Name, Tensor Tensor)>> { new() };
-        long current = 0;
-        foreach (var t in tensors)
+        else
         {
-            if (current > 0 && current + Bytes(t.Tensor) > maxShardBytes) { shards.Add(new()); current = 0; }
-            shards[^1].Add(t);
-            current += Bytes(t.Tensor);
+            var shards = new List<List<(string Name, Tensor Tensor)>> { new() };
+            long current = 0;
+            foreach (var t in tensors)
+            {
+                if (current > 0 && current + Bytes(t.Tensor) > maxShardBytes) { shards.Add(new()); current = 0; }
+                shards[^1].Add(t);
+                current += Bytes(t.Tensor);
+            }
+            var weightMap = new JsonObject();
+            for (int i = 0; i < shards.Count; i++)
+            {
+                string file = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
+                SafetensorsFile.Save(Path.Combine(directory, file), shards[i].ToDictionary(t => t.Name, t => t.Tensor), metadata);
+                foreach (var (name, _) in shards[i]) weightMap[name] = file;
+                written.Add(file);
+            }
+            var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
+            File.WriteAllText(Path.Combine(directory, IndexFileName), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            written.Add(IndexFileName);
         }
-        var weightMap = new JsonObject();
-        for (int i = 0; i < shards.Count; i++)
-        {
-            string file = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
-            SafetensorsFile.Save(Path.Combine(directory, file), shards[i].ToDictionary(t => t.Name, t => t.Tensor), metadata);
-            foreach (var (name, _) in shards[i]) weightMap[name] = file;
-        }
-        var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = weightMap };
-        File.WriteAllText(Path.Combine(directory, IndexFileName), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        HfConfig.Write(model.Config, Path.Combine(directory, HfConfig.FileName));
+        written.Add(HfConfig.FileName);
+        return written;
     }
 }

@@ -49,62 +49,127 @@ public static class SafetensorsFile
             throw new InvalidDataException($"{path}: header length {headerLength} is invalid for a file of {fileLength} bytes (limit {MaxHeaderBytes}).");
         var headerBytes = new byte[headerLength];
         stream.ReadExactly(headerBytes);
-        JsonObject header;
+        long dataStart = 8 + headerLength;
+        long dataLength = fileLength - dataStart;
+        var entries = new List<Entry>();
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            header = JsonNode.Parse(Encoding.UTF8.GetString(headerBytes)) as JsonObject
-                ?? throw new InvalidDataException($"{path}: header is not a JSON object.");
+            // JsonDocument (not JsonObject) so duplicate keys are seen rather than thrown as a bare ArgumentException,
+            // and every value's kind is checked explicitly. Invalid UTF-8 is a JsonException.
+            using var document = JsonDocument.Parse(headerBytes);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"{path}: header is not a JSON object.");
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                string name = property.Name;
+                if (!seen.Add(name))
+                    throw new InvalidDataException(name == MetadataKey
+                        ? $"{path}: '{MetadataKey}' appears twice in the header."
+                        : $"{path}: tensor '{name}' appears twice in the header.");
+                if (name == MetadataKey) ReadMetadata(property.Value, metadata, path);
+                else entries.Add(ReadEntry(name, property.Value, dataLength, path));
+            }
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"{path}: header is not valid JSON: {e.Message}", e);
         }
-        long dataStart = 8 + headerLength;
-        long dataLength = fileLength - dataStart;
-        var entries = new List<Entry>();
-        var metadata = new Dictionary<string, string>();
-        foreach (var (name, node) in header)
+        // The format requires a dense layout: sorted by offset, every tensor starts where the previous one ends, the
+        // first at 0 and the last ending at the end of the file (no overlap, no gap, no trailing bytes), as the reference
+        // implementation checks.
+        var sorted = entries.OrderBy(e => e.Begin).ThenBy(e => e.End).ToList();
+        long expected = 0;
+        for (int i = 0; i < sorted.Count; i++)
         {
-            if (name == "__metadata__")
-            {
-                if (node is JsonObject meta)
-                    foreach (var (k, v) in meta) metadata[k] = v?.ToString() ?? "";
-                continue;
-            }
-            if (node is not JsonObject obj) throw new InvalidDataException($"{path}: tensor '{name}': entry is not an object.");
-            string dtype = obj["dtype"]?.GetValue<string>() ?? throw new InvalidDataException($"{path}: tensor '{name}': missing field 'dtype'.");
-            if (!DTypes.TryGetValue(dtype, out var info)) throw new InvalidDataException($"{path}: tensor '{name}': unsupported dtype '{dtype}'.");
-            var shapeNode = obj["shape"] as JsonArray ?? throw new InvalidDataException($"{path}: tensor '{name}': missing field 'shape'.");
-            var offsets = obj["data_offsets"] as JsonArray ?? throw new InvalidDataException($"{path}: tensor '{name}': missing field 'data_offsets'.");
-            long[] shape;
-            long begin, end;
-            try
-            {
-                shape = shapeNode.Select(n => n!.GetValue<long>()).ToArray();
-                if (offsets.Count != 2) throw new InvalidDataException($"{path}: tensor '{name}': field 'data_offsets' must hold two numbers.");
-                begin = offsets[0]!.GetValue<long>();
-                end = offsets[1]!.GetValue<long>();
-            }
-            catch (Exception e) when (e is InvalidOperationException or FormatException or NullReferenceException)
-            {
-                throw new InvalidDataException($"{path}: tensor '{name}': 'shape' and 'data_offsets' must be arrays of non-negative integers.", e);
-            }
-            if (shape.Any(d => d < 0)) throw new InvalidDataException($"{path}: tensor '{name}': negative dimension in shape.");
-            long elements = 1;
-            foreach (var d in shape) elements = checked(elements * d);
-            if (begin < 0 || end < begin || end > dataLength)
-                throw new InvalidDataException($"{path}: tensor '{name}': data_offsets [{begin}, {end}] lie outside the data section of {dataLength} bytes.");
-            if (end - begin != checked(elements * info.Size))
-                throw new InvalidDataException($"{path}: tensor '{name}': {end - begin} bytes for shape [{string.Join(", ", shape)}] of {dtype} (expected {elements * info.Size}).");
-            entries.Add(new Entry(name, dtype, shape, begin, end));
+            var e = sorted[i];
+            if (e.Begin < expected)
+                throw new InvalidDataException($"{path}: tensors '{sorted[i - 1].Name}' and '{e.Name}' overlap.");
+            if (e.Begin > expected)
+                throw new InvalidDataException(i == 0
+                    ? $"{path}: tensor '{e.Name}' starts at {e.Begin}: bytes [0, {e.Begin}) of the data section belong to no tensor."
+                    : $"{path}: gap of {e.Begin - expected} bytes between tensors '{sorted[i - 1].Name}' and '{e.Name}' (bytes [{expected}, {e.Begin}) belong to no tensor).");
+            expected = e.End;
         }
-        // Tensors may not overlap (the format requires a dense, non-overlapping layout).
-        var sorted = entries.OrderBy(e => e.Begin).ToList();
-        for (int i = 1; i < sorted.Count; i++)
-            if (sorted[i].Begin < sorted[i - 1].End)
-                throw new InvalidDataException($"{path}: tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap.");
+        if (expected != dataLength)
+            throw new InvalidDataException(sorted.Count == 0
+                ? $"{path}: {dataLength} bytes of data but no tensors."
+                : $"{path}: {dataLength - expected} trailing bytes after the last tensor '{sorted[^1].Name}' (data section of {dataLength} bytes, tensors end at {expected}).");
         return (entries, metadata, dataStart);
     }
+
+    private const string MetadataKey = "__metadata__";
+
+    private static void ReadMetadata(JsonElement node, Dictionary<string, string> metadata, string path)
+    {
+        if (node.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{path}: '{MetadataKey}' must be an object of strings, not {Kind(node)}.");
+        foreach (var item in node.EnumerateObject())
+        {
+            if (item.Value.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException($"{path}: '{MetadataKey}' field '{item.Name}' must be a string, not {Kind(item.Value)}.");
+            if (!metadata.TryAdd(item.Name, item.Value.GetString()!))
+                throw new InvalidDataException($"{path}: '{MetadataKey}' field '{item.Name}' appears twice.");
+        }
+    }
+
+    private static Entry ReadEntry(string name, JsonElement node, long dataLength, string path)
+    {
+        string Where(string field) => $"{path}: tensor '{name}': field '{field}'";
+        if (node.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: tensor '{name}': entry is not an object.");
+        if (!node.TryGetProperty("dtype", out var dtypeNode)) throw new InvalidDataException($"{path}: tensor '{name}': missing field 'dtype'.");
+        if (dtypeNode.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{Where("dtype")} must be a string, not {Kind(dtypeNode)}.");
+        string dtype = dtypeNode.GetString()!;
+        if (!DTypes.TryGetValue(dtype, out var info)) throw new InvalidDataException($"{path}: tensor '{name}': unsupported dtype '{dtype}'.");
+        if (!node.TryGetProperty("shape", out var shapeNode)) throw new InvalidDataException($"{path}: tensor '{name}': missing field 'shape'.");
+        if (!node.TryGetProperty("data_offsets", out var offsetsNode)) throw new InvalidDataException($"{path}: tensor '{name}': missing field 'data_offsets'.");
+        long[] shape = Integers(shapeNode, Where("shape"));
+        long[] offsets = Integers(offsetsNode, Where("data_offsets"));
+        if (offsets.Length != 2) throw new InvalidDataException($"{Where("data_offsets")} must hold two numbers, not {offsets.Length}.");
+        long begin = offsets[0], end = offsets[1];
+        long elements = 1, bytes;
+        try
+        {
+            foreach (var d in shape) elements = checked(elements * d);
+            bytes = checked(elements * info.Size);
+        }
+        catch (OverflowException)
+        {
+            throw new InvalidDataException($"{Where("shape")}: [{string.Join(", ", shape)}] has more elements than a file can hold.");
+        }
+        if (end < begin || end > dataLength)
+            throw new InvalidDataException($"{Where("data_offsets")}: [{begin}, {end}] lie outside the data section of {dataLength} bytes.");
+        if (end - begin != bytes)
+            throw new InvalidDataException($"{path}: tensor '{name}': {end - begin} bytes for shape [{string.Join(", ", shape)}] of {dtype} (expected {bytes}).");
+        return new Entry(name, dtype, shape, begin, end);
+    }
+
+    /// <summary>An array of non-negative integers that fit a long.</summary>
+    private static long[] Integers(JsonElement node, string where)
+    {
+        if (node.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"{where} must be an array of non-negative integers, not {Kind(node)}.");
+        var result = new long[node.GetArrayLength()];
+        int i = 0;
+        foreach (var item in node.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out long value) || value < 0)
+                throw new InvalidDataException($"{where} must be an array of non-negative integers; item {i} is {item.GetRawText()}.");
+            result[i++] = value;
+        }
+        return result;
+    }
+
+    private static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => $"the number {e.GetRawText()}",
+        JsonValueKind.True or JsonValueKind.False => $"the boolean {e.GetRawText()}",
+        JsonValueKind.Null => "null",
+        _ => e.ValueKind.ToString(),
+    };
 
     /// <summary>
     /// Loads every tensor (or those <paramref name="include"/> accepts) from a safetensors file onto <paramref name="device"/>,
@@ -155,20 +220,31 @@ public static class SafetensorsFile
     /// </summary>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        ArgumentNullException.ThrowIfNull(tensors);
         var names = tensors.Keys.OrderBy(n => n, StringComparer.Ordinal).ToList();
         var header = new JsonObject();
         if (metadata is { Count: > 0 })
         {
             var meta = new JsonObject();
-            foreach (var (k, v) in metadata) meta[k] = v;
-            header["__metadata__"] = meta;
+            foreach (var (k, v) in metadata)
+                meta[k] = v ?? throw new ArgumentException($"{path}: metadata field '{k}' is null; safetensors metadata values are strings.", nameof(metadata));
+            header[MetadataKey] = meta;
+        }
+        // Check every tensor before any bytes are copied, so the error names the first offending one.
+        foreach (var name in names)
+        {
+            if (name == MetadataKey)
+                throw new ArgumentException($"{path}: '{MetadataKey}' is reserved for the metadata and cannot name a tensor.", nameof(tensors));
+            var t = tensors[name] ?? throw new ArgumentException($"{path}: tensor '{name}' is null.", nameof(tensors));
+            if (!DTypes.Any(kv => kv.Value.Type == t.dtype))
+                throw new ArgumentException($"{path}: tensor '{name}' has dtype {t.dtype}, which safetensors cannot hold here (supported: {string.Join(", ", DTypes.Values.Select(v => v.Type))}).", nameof(tensors));
         }
         var blobs = new List<byte[]>();
         long offset = 0;
         foreach (var name in names)
         {
             var t = tensors[name];
-            string code = DTypes.First(kv => kv.Value.Type == t.dtype).Key;
+            string code = DTypes.First(kv => kv.Value.Type == t.dtype).Key; // checked above
             byte[] data;
             using (var scope = NewDisposeScope())
             {
