@@ -18,7 +18,7 @@ var total = Stopwatch.StartNew();
 var device = cuda.is_available() ? CUDA : CPU;
 // The model is tiny: intra-op threads gain nothing and slow down badly when the cores are shared.
 torch.set_num_threads(1);
-Console.WriteLine($"U2A.Core {LibraryInfo.Version} on TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {torch.__version__}), device {device}, {Environment.ProcessorCount} CPU threads");
+Console.WriteLine($"U2A.Core {LibraryInfo.Version} on TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {torch.__version__}), device {device}, {Environment.ProcessorCount} cores, {torch.get_num_threads()} torch thread");
 
 var probe = new SyntheticSafetyTask(0);
 Console.WriteLine($"Task: {probe.ForgetPool.Count} candidate negatives per seed ({probe.IsTrueNegative.Count(t => t)} harmful answers, " +
