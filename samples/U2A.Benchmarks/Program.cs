@@ -29,13 +29,13 @@ var config = new Gpt2Config(VocabSize: options.Vocab, NEmbd: 256, NLayer: 4, NHe
 Console.WriteLine($"Model: random GPT-2 (seed {options.Seed}), {config.NLayer} layers, n_embd {config.NEmbd}, {config.NHead} heads, vocab {config.VocabSize}, float32, eval mode");
 Console.WriteLine($"Data: N = {options.N} candidate negatives and {options.Pairs} preference pairs of random tokens, prompt {BenchData.PromptLength.Min}-{BenchData.PromptLength.Max} + " +
     $"response {BenchData.ResponseLength.Min}-{BenchData.ResponseLength.Max} tokens, right-padded; inner: GradAscent; J: DPO (beta 0.3) with cached reference log-probs; v: IdentityEstimator (gamma 1)");
-Console.WriteLine($"Timing: every method scores all N once as warm-up, then {options.Reps} rounds that run every method once each (interleaved, so drift of the shared machine hits all alike); median of the rounds.");
+Console.WriteLine($"Timing: every method scores all N once as warm-up, then {options.Reps} rounds that run every method once each (interleaved, so drift of the shared machine hits all alike); median of the rounds (ex/s, speed-up and cost use the median; best = fastest round).");
 Console.WriteLine("rel.diff = max_i |s_i - loop_i| / max_i |loop_i|;  cost = time per example x ceiling / FLOPs of one example's forward (forward passes at peak per scored example).");
 
 using var model = new Gpt2LM(config, device, ScalarType.Float32, seed: options.Seed);
 model.SetTraining(false);
 double forwardFlops = BenchData.ForwardFlops(config, options);
-Console.WriteLine($"One forward of one example: {forwardFlops / 1e6:F0} MFLOP (mean {BenchData.MeanLength:F0} real tokens); at the ceiling {forwardFlops / (ceilingBefore * 1e9) * 1e3:F2} ms");
+Console.WriteLine($"One forward of one example: {forwardFlops / 1e6:F0} MFLOP (mean {BenchData.MeanLength:F0} real tokens)");
 
 var methods = new (string Name, InfluenceScorer Scorer)[]
 {
@@ -153,7 +153,7 @@ internal static class Bench
         double ceiling = Median(ceilings);
         double loopTime = Median(times[0]);
         double loopScale = scores[0].Max(Math.Abs);
-        Console.WriteLine($"{"method",-22} {"median s",9} {"ex/s",8} {"speed-up",9} {"cost",6} {"rel.diff",9} {"Spearman",9}   rounds (s)");
+        Console.WriteLine($"{"method",-22} {"median s",9} {"best s",7} {"ex/s",8} {"speed-up",9} {"cost",6} {"rel.diff",9} {"Spearman",9}   rounds (s)");
         for (int m = 0; m < cases.Length; m++)
         {
             if (m == methods.Length) Console.WriteLine("passes over all N, for reading the costs above:");
@@ -162,7 +162,7 @@ internal static class Bench
             string accuracy = m < methods.Length
                 ? $"{scores[m].Zip(scores[0], (a, b) => Math.Abs(a - b)).Max() / loopScale,9:0.0e+00} {Spearman(scores[m], scores[0]),9:F4}"
                 : $"{"",9} {"",9}";
-            Console.WriteLine($"{cases[m].Name,-22} {t,9:F3} {o.N / t,8:F1} {loopTime / t,8:F2}x {cost,6:F1} {accuracy}   " +
+            Console.WriteLine($"{cases[m].Name,-22} {t,9:F3} {times[m].Min(),7:F3} {o.N / t,8:F1} {loopTime / t,8:F2}x {cost,6:F1} {accuracy}   " +
                 string.Join(" ", times[m].Select(x => x.ToString("F3"))));
         }
         Console.WriteLine($"matmul ceiling after each round: {string.Join(", ", ceilings.Select(c => c.ToString("F0")))} GFLOP/s; cost uses their median, {ceiling:F0} (a drop means another job took the cores)");
@@ -289,14 +289,14 @@ internal static class Machine
         catch (UnauthorizedAccessException) { return "unknown CPU"; }
     }
 
-    /// <summary>GFLOP/s of a 1024^3 float32 matmul, median of <paramref name="repetitions"/> after 3 warm-ups.</summary>
+    /// <summary>GFLOP/s of a 1024^3 float32 matmul, median of <paramref name="repetitions"/> after 5 warm-ups.</summary>
     public static double MatmulGflops(Device device, int n = 1024, int repetitions = 10)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var a = randn(n, n, device: device);
         var b = randn(n, n, device: device);
-        for (int i = 0; i < 3; i++) a.matmul(b).Dispose();
+        for (int i = 0; i < 5; i++) a.matmul(b).Dispose();
         var times = new List<double>();
         for (int i = 0; i < repetitions; i++)
         {
