@@ -1,0 +1,311 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using TorchSharp;
+using U2A.Core;
+using U2A.Core.Alignment;
+using U2A.Core.Data;
+using U2A.Core.Influence;
+using U2A.Core.Models;
+using U2A.Core.Models.Gpt2;
+using U2A.Core.Models.Lora;
+using U2A.Core.Unlearning;
+using static TorchSharp.torch;
+
+// Influence-scoring throughput: the per-example loop (one backward per candidate at batch size 1, as in the U2A reference
+// code) against the batched paths of InfluenceScorer (double-VJP and central finite differences), on a small random GPT-2,
+// with all weights trainable and with LoRA adapters only. Prints figures; it is not a test and asserts nothing.
+// CPU only: the repository's applications get the CPU libtorch backend.
+// Usage: dotnet run --project samples/U2A.Benchmarks -c Release [-- --quick] [--n N] [--pairs P] [--reps R] [--seed S] [--vocab V]
+var options = BenchOptions.Parse(args);
+var device = CPU;
+var total = Stopwatch.StartNew();
+
+Console.WriteLine($"U2A.Core {LibraryInfo.Version}, TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {__version__}), {RuntimeInformation.FrameworkDescription}");
+Console.WriteLine($"Machine: {Machine.CpuModel()}, {Environment.ProcessorCount} logical cores, torch threads {get_num_threads()}, {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture}");
+double ceilingBefore = Machine.MatmulGflops(device);
+Console.WriteLine($"Compute ceiling: 1024^3 float32 matmul {ceilingBefore:F1} GFLOP/s (median of 10)");
+
+var config = new Gpt2Config(VocabSize: options.Vocab, NEmbd: 256, NLayer: 4, NHead: 4, NPositions: 64);
+Console.WriteLine($"Model: random GPT-2 (seed {options.Seed}), {config.NLayer} layers, n_embd {config.NEmbd}, {config.NHead} heads, vocab {config.VocabSize}, float32, eval mode");
+Console.WriteLine($"Data: N = {options.N} candidate negatives and {options.Pairs} preference pairs of random tokens, prompt {BenchData.PromptLength.Min}-{BenchData.PromptLength.Max} + " +
+    $"response {BenchData.ResponseLength.Min}-{BenchData.ResponseLength.Max} tokens, right-padded; inner: GradAscent; J: DPO (beta 0.3) with cached reference log-probs; v: IdentityEstimator (gamma 1)");
+Console.WriteLine($"Timing: every method scores all N once as warm-up, then {options.Reps} rounds that run every method once each (interleaved, so drift of the shared machine hits all alike); median of the rounds (ex/s, speed-up and cost use the median; best = fastest round).");
+Console.WriteLine("rel.diff = max_i |s_i - loop_i| / max_i |loop_i|;  cost = time per example x ceiling / FLOPs of one example's forward (forward passes at peak per scored example).");
+
+using var model = new Gpt2LM(config, device, ScalarType.Float32, seed: options.Seed);
+model.SetTraining(false);
+double forwardFlops = BenchData.ForwardFlops(config, options);
+Console.WriteLine($"One forward of one example: {forwardFlops / 1e6:F0} MFLOP (mean {BenchData.MeanLength:F0} real tokens)");
+
+var methods = new (string Name, InfluenceScorer Scorer)[]
+{
+    ("loop, batch 1", new InfluenceScorer(ScoringMethod.PerExampleLoop)),
+    ("exact, chunk 8", new InfluenceScorer(ScoringMethod.BatchedExact, chunkSize: 8)),
+    ("exact, chunk 16", new InfluenceScorer(ScoringMethod.BatchedExact, chunkSize: 16)),
+    ("exact, chunk 32", new InfluenceScorer(ScoringMethod.BatchedExact, chunkSize: 32)),
+    ("finite diff, chunk 32", new InfluenceScorer(ScoringMethod.FiniteDifference, chunkSize: 32)),
+};
+
+long liveAtStart = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+Bench.RunSetting("all weights trainable", model, model, methods, options, device, forwardFlops);
+using (var lora = new LoraModel(model, new LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 8, Alpha = 16, Seed = options.Seed }))
+    Bench.RunSetting("LoRA r8 on c_attn, adapters only", lora, model, methods, options, device, forwardFlops);
+Console.WriteLine();
+Console.WriteLine($"Live tensors (leak check): {liveAtStart} before the two settings, {DisposeScopeManager.Statistics.ThreadTotalLiveCount} after");
+
+double ceilingAfter = Machine.MatmulGflops(device);
+Console.WriteLine($"Compute ceiling again at the end: {ceilingAfter:F1} GFLOP/s (start {ceilingBefore:F1}); total wall time {total.Elapsed.TotalSeconds:F0} s");
+return 0;
+
+/// <summary>Command-line settings.</summary>
+internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vocab)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions(N: 64, Pairs: 16, Reps: 3, Seed: 0, Vocab: 2048);
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            o = args[i] switch
+            {
+                "--quick" => o with { N = 16, Pairs = 8, Reps = 3 },
+                "--n" => o with { N = int.Parse(Next()) },
+                "--pairs" => o with { Pairs = int.Parse(Next()) },
+                "--reps" => o with { Reps = int.Parse(Next()) },
+                "--seed" => o with { Seed = int.Parse(Next()) },
+                "--vocab" => o with { Vocab = int.Parse(Next()) },
+                _ => throw new ArgumentException($"unknown argument '{args[i]}'; known: --quick --n --pairs --reps --seed --vocab V"),
+            };
+        }
+        if (o.N < 1 || o.Pairs < 1 || o.Reps < 1 || o.Vocab < 2)
+            throw new ArgumentException($"invalid settings {o}.");
+        return o;
+    }
+}
+
+/// <summary>One benchmark setting: wire the bi-level problem, time every scoring method, print the table.</summary>
+internal static class Bench
+{
+    public static void RunSetting(string name, ICausalLM model, Gpt2LM baseModel, (string Name, InfluenceScorer Scorer)[] methods,
+        BenchOptions o, Device device, double forwardFlops)
+    {
+        // TokenBatch's constructor and Select leave a few index temporaries to the enclosing scope (about 25 per setting
+        // here); this scope collects them, so that the leak check at the end sees only what the setting really kept.
+        using var settingScope = NewDisposeScope();
+        long trainable = model.TrainableParameters.Sum(p => p.numel());
+        long all = baseModel.parameters().Sum(p => p.numel());
+        Console.WriteLine();
+        Console.WriteLine($"== {name}: {trainable:N0} trainable of {all:N0} parameters ==");
+
+        using var reference = new ParameterSnapshotReference(model);
+        var (chosen, rejected) = BenchData.PreferencePairs(o, device);
+        using var preferences = PreferenceBatch.WithReference(chosen, rejected, reference);
+        using var pool = new ForgetBatch(BenchData.Negatives(o, device));
+        var objective = new DpoObjective(preferences);
+        var inner = new InnerObjective(new GradAscent());
+        using var weights = full(o.N, 1.0 / o.N, dtype: model.DType, device: device);
+        var problem = new BilevelProblem(model.TrainableParameters,
+            () => inner.Value(model, pool, weights),
+            () => objective.Objective(model),
+            idx => { using var batch = pool.Select(idx); return inner.PerExampleLosses(model, batch); },
+            o.N);
+
+        var estimator = new IdentityEstimator();
+        estimator.Estimate(problem).Dispose(); // warm-up
+        var estimateTimes = new List<double>();
+        InfluenceDirection? direction = null;
+        for (int r = 0; r < o.Reps; r++)
+        {
+            direction?.Dispose();
+            var sw = Stopwatch.StartNew();
+            direction = estimator.Estimate(problem);
+            estimateTimes.Add(sw.Elapsed.TotalSeconds);
+        }
+        using var v = direction!;
+        Console.WriteLine($"v = grad J (IdentityEstimator): {Median(estimateTimes) * 1e3:F0} ms for {o.Pairs} pairs, ||v|| = {v.Diagnostics["direction_norm"]:G3}");
+
+        // The scoring methods, then the passes they are built from (every pass over all N in chunks, through the same
+        // PerExampleLosses closure), so that each method's time can be read as a sum of passes.
+        var cases = methods.Select(m => (m.Name, Run: (Func<double[]?>)(() => Score(m.Scorer, problem, v))))
+            .Concat(new (string Name, Func<double[]?> Run)[]
+            {
+                ("forward, batch 1", () => Passes(problem, model, o.N, 1, backward: false)),
+                ("forward, batch 32", () => Passes(problem, model, o.N, 32, backward: false)),
+                ("fwd+bwd, batch 1", () => Passes(problem, model, o.N, 1, backward: true)),
+                ("fwd+bwd, batch 32", () => Passes(problem, model, o.N, 32, backward: true)),
+            }).ToArray();
+        foreach (var c in cases) c.Run(); // warm-up
+        var times = cases.Select(_ => new List<double>()).ToArray();
+        var scores = new double[methods.Length][];
+        var ceilings = new List<double>();
+        for (int r = 0; r < o.Reps; r++)
+        {
+            for (int m = 0; m < cases.Length; m++)
+            {
+                var sw = Stopwatch.StartNew();
+                var result = cases[m].Run();
+                times[m].Add(sw.Elapsed.TotalSeconds);
+                if (result is not null) scores[m] = result;
+            }
+            ceilings.Add(Machine.MatmulGflops(device, repetitions: 5));
+        }
+
+        double ceiling = Median(ceilings);
+        double loopTime = Median(times[0]);
+        double loopScale = scores[0].Max(Math.Abs);
+        Console.WriteLine($"{"method",-22} {"median s",9} {"best s",7} {"ex/s",8} {"speed-up",9} {"cost",6} {"rel.diff",9} {"Spearman",9}   rounds (s)");
+        for (int m = 0; m < cases.Length; m++)
+        {
+            if (m == methods.Length) Console.WriteLine("passes over all N, for reading the costs above:");
+            double t = Median(times[m]);
+            double cost = t / o.N * ceiling * 1e9 / forwardFlops;
+            string accuracy = m < methods.Length
+                ? $"{scores[m].Zip(scores[0], (a, b) => Math.Abs(a - b)).Max() / loopScale,9:0.0e+00} {Spearman(scores[m], scores[0]),9:F4}"
+                : $"{"",9} {"",9}";
+            Console.WriteLine($"{cases[m].Name,-22} {t,9:F3} {times[m].Min(),7:F3} {o.N / t,8:F1} {loopTime / t,8:F2}x {cost,6:F1} {accuracy}   " +
+                string.Join(" ", times[m].Select(x => x.ToString("F3"))));
+        }
+        Console.WriteLine($"matmul ceiling after each round: {string.Join(", ", ceilings.Select(c => c.ToString("F0")))} GFLOP/s; cost uses their median, {ceiling:F0} (a drop means another job took the cores)");
+        Console.WriteLine($"scores (loop): min {scores[0].Min():G3}, max {scores[0].Max():G3}, mean |s| {scores[0].Average(Math.Abs):G3}");
+    }
+
+    /// <summary>Per-example losses of all N in chunks: forwards only (no graph), or each chunk's forward and the backward of its sum.</summary>
+    private static double[]? Passes(BilevelProblem problem, ICausalLM model, int n, int chunk, bool backward)
+    {
+        var parameters = model.TrainableParameters.Cast<Tensor>().ToArray();
+        for (int start = 0; start < n; start += chunk)
+        {
+            using var scope = NewDisposeScope();
+            var idx = Enumerable.Range(start, Math.Min(chunk, n - start)).Select(i => (long)i).ToArray();
+            if (backward)
+                autograd.grad(new[] { problem.PerExampleLosses(idx).sum() }, parameters, allow_unused: true);
+            else
+                using (no_grad()) problem.PerExampleLosses(idx).sum().item<float>();
+        }
+        return null;
+    }
+
+    private static double[] Score(InfluenceScorer scorer, BilevelProblem problem, InfluenceDirection v)
+    {
+        using var scope = NewDisposeScope();
+        return scorer.Score(problem, v);
+    }
+
+    private static double Median(IEnumerable<double> xs)
+    {
+        var s = xs.OrderBy(x => x).ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    private static double Spearman(double[] a, double[] b)
+    {
+        var (ra, rb) = (Ranks(a), Ranks(b));
+        double ma = ra.Average(), mb = rb.Average();
+        double cov = 0, va = 0, vb = 0;
+        for (int i = 0; i < a.Length; i++) { cov += (ra[i] - ma) * (rb[i] - mb); va += (ra[i] - ma) * (ra[i] - ma); vb += (rb[i] - mb) * (rb[i] - mb); }
+        return va == 0 || vb == 0 ? double.NaN : cov / Math.Sqrt(va * vb);
+    }
+
+    /// <summary>Ranks with ties sharing their mean rank.</summary>
+    private static double[] Ranks(double[] x)
+    {
+        var order = Enumerable.Range(0, x.Length).OrderBy(i => x[i]).ToArray();
+        var ranks = new double[x.Length];
+        for (int i = 0; i < order.Length;)
+        {
+            int j = i;
+            while (j + 1 < order.Length && x[order[j + 1]] == x[order[i]]) j++;
+            for (int k = i; k <= j; k++) ranks[order[k]] = (i + j) / 2.0;
+            i = j + 1;
+        }
+        return ranks;
+    }
+}
+
+/// <summary>Random token data with a fixed seed: the same sequences in every setting.</summary>
+internal static class BenchData
+{
+    public static readonly (int Min, int Max) PromptLength = (12, 20), ResponseLength = (12, 20);
+    public static double MeanLength => (PromptLength.Min + PromptLength.Max + ResponseLength.Min + ResponseLength.Max) / 2.0;
+
+    public static TokenBatch Negatives(BenchOptions o, Device device)
+    {
+        var rng = new Random(o.Seed * 7919 + 1);
+        return Build(Enumerable.Range(0, o.N).Select(_ => (Tokens(rng, PromptLength, o.Vocab), Tokens(rng, ResponseLength, o.Vocab))).ToList(), device);
+    }
+
+    public static (TokenBatch Chosen, TokenBatch Rejected) PreferencePairs(BenchOptions o, Device device)
+    {
+        var rng = new Random(o.Seed * 7919 + 2);
+        var prompts = Enumerable.Range(0, o.Pairs).Select(_ => Tokens(rng, PromptLength, o.Vocab)).ToList();
+        var chosen = prompts.Select(p => (p, Tokens(rng, ResponseLength, o.Vocab))).ToList();
+        var rejected = prompts.Select(p => (p, Tokens(rng, ResponseLength, o.Vocab))).ToList();
+        return (Build(chosen, device), Build(rejected, device));
+    }
+
+    /// <summary>FLOPs of one forward pass of a sequence of the mean length: weight matmuls (4 d^2 attention + 8 d^2 MLP per
+    /// layer and token, the tied output head V d per token) at 2 FLOPs per multiply-add, plus the T x T attention products.</summary>
+    public static double ForwardFlops(Gpt2Config c, BenchOptions o)
+    {
+        double t = MeanLength, d = c.NEmbd;
+        return 2 * t * (c.NLayer * 12 * d * d + (double)o.Vocab * d) + c.NLayer * 4 * t * t * d;
+    }
+
+    private static long[] Tokens(Random rng, (int Min, int Max) length, int vocab) =>
+        Enumerable.Range(0, rng.Next(length.Min, length.Max + 1)).Select(_ => (long)rng.Next(1, vocab)).ToArray();
+
+    private static TokenBatch Build(IReadOnlyList<(long[] Prompt, long[] Response)> rows, Device device)
+    {
+        int b = rows.Count, t = rows.Max(r => r.Prompt.Length + r.Response.Length);
+        var ids = new long[b * t];
+        var attention = new long[b * t];
+        var response = new long[b * t];
+        for (int i = 0; i < b; i++)
+        {
+            var (p, r) = rows[i];
+            for (int j = 0; j < p.Length + r.Length; j++)
+            {
+                ids[i * t + j] = j < p.Length ? p[j] : r[j - p.Length];
+                attention[i * t + j] = 1;
+                response[i * t + j] = j < p.Length ? 0 : 1;
+            }
+        }
+        return new TokenBatch(tensor(ids, new long[] { b, t }, device: device), tensor(attention, new long[] { b, t }, device: device),
+            tensor(response, new long[] { b, t }, device: device));
+    }
+}
+
+/// <summary>The machine: CPU model and the matmul compute ceiling.</summary>
+internal static class Machine
+{
+    public static string CpuModel()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            return line is null ? "unknown CPU" : line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException) { return "unknown CPU"; }
+        catch (UnauthorizedAccessException) { return "unknown CPU"; }
+    }
+
+    /// <summary>GFLOP/s of a 1024^3 float32 matmul, median of <paramref name="repetitions"/> after 5 warm-ups.</summary>
+    public static double MatmulGflops(Device device, int n = 1024, int repetitions = 10)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var a = randn(n, n, device: device);
+        var b = randn(n, n, device: device);
+        for (int i = 0; i < 5; i++) a.matmul(b).Dispose();
+        var times = new List<double>();
+        for (int i = 0; i < repetitions; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            a.matmul(b).Dispose();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        return 2.0 * n * n * n / median / 1e9;
+    }
+}
