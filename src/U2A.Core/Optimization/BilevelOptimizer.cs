@@ -173,9 +173,11 @@ public sealed class BilevelOptimizer
             // Unbiased minibatch estimate of sum_{i in S} w_i l_i, plus the strategy's and extra terms.
             var forget = (losses * w).sum() * ((double)selected.Length / positions.Length);
             var total = forget + _inner.TermsValue(_model);
-            using var stats = stack(new[] { (losses * w).sum() / w.sum(), policy.MeanNll.mean() }).detach().to_type(ScalarType.Float64).cpu();
-            var values = stats.data<double>().ToArray();
-            return new StepLoss(total, new Dictionary<string, double> { ["forget_loss"] = values[0], ["forget_nll"] = values[1] });
+            // Device tensors: the loop copies them to the host with the loss, in one transfer.
+            return new StepLoss(total, MetricTensors: new Dictionary<string, Tensor>
+            {
+                ["forget_loss"] = (losses * w).sum() / w.sum(), ["forget_nll"] = policy.MeanNll.mean(),
+            });
         }
         try
         {

@@ -87,8 +87,15 @@ public sealed class TrainingLoop : IDisposable
                 var output = lossFunction(step, m);
                 if (output.Loss is null) throw new InvalidOperationException($"the loss function returned no loss at step {step}, micro-batch {m}.");
                 if (output.Loss.numel() != 1) throw new InvalidOperationException($"the loss at step {step}, micro-batch {m} must be a scalar, got shape [{string.Join(", ", output.Loss.shape)}].");
-                double value = output.Loss.detach().to_type(ScalarType.Float64).cpu().item<double>();
+                // The loss and any tensor metrics reach the host in one transfer.
+                var tensorMetrics = output.MetricTensors ?? new Dictionary<string, Tensor>();
+                var host = stack(new[] { output.Loss.detach().reshape(Array.Empty<long>()) }
+                        .Concat(tensorMetrics.Values.Select(t => t.detach().reshape(Array.Empty<long>()).to_type(output.Loss.dtype))).ToArray())
+                    .to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+                double value = host[0];
                 if (!double.IsFinite(value)) throw new NonFiniteLossException(step, m, "loss", value);
+                int k = 1;
+                foreach (var key in tensorMetrics.Keys) metrics[key] = metrics.GetValueOrDefault(key) + host[k++] / n;
                 (n == 1 ? output.Loss : output.Loss / n).backward();
                 loss += value / n;
                 if (output.Metrics is not null)
