@@ -19,7 +19,7 @@ public class ModelsDocExampleTests
         var config = new Gpt2Config(VocabSize: 50257, NEmbd: 64, NLayer: 2, NHead: 4, NPositions: 128);
         using (var fresh = new Gpt2LM(config, seed: 0))
             CausalLMLoader.SavePretrained(fresh, directory);            // config.json + model.safetensors
-        var model = CausalLMLoader.FromPretrained(directory);             // any config.json: gpt2, llama, qwen2
+        using var model = CausalLMLoader.FromPretrained(directory);       // any config.json: gpt2, llama, qwen2
 
         // LoRA adapters on the attention projection; only they are trainable, the reference policy is "adapter off".
         using var lora = new LoraModel(model, new LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 8, Alpha = 16 });
