@@ -2,6 +2,7 @@ using System.Diagnostics;
 using TorchSharp;
 using U2A.Core;
 using U2A.Core.Alignment;
+using U2A.Core.Evaluation;
 using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Optimization;
@@ -84,12 +85,7 @@ static double TrueNegativeNll(SyntheticSafetyTask task, ICausalLM model, U2A.Cor
     return ResponseLogProbs.Compute(model, harmful.Tokens).MeanNll.mean().to_type(ScalarType.Float64).item<double>();
 }
 
-static string MeanSd(IEnumerable<double> xs)
-{
-    var a = xs.ToArray();
-    double m = a.Average(), sd = a.Length > 1 ? Math.Sqrt(a.Sum(x => (x - m) * (x - m)) / (a.Length - 1)) : 0;
-    return $"{m:F3} ± {sd:F3}";
-}
+static string MeanSd(IEnumerable<double> xs) => SeedStatistics.Summarize(xs).ToString();
 
 Console.WriteLine();
 Console.WriteLine($"Influence scores at the start (identity estimator) separate harmful from mislabeled negatives: " +
@@ -97,7 +93,8 @@ Console.WriteLine($"Influence scores at the start (identity estimator) separate 
 Console.WriteLine($"U2A selected on average {rows.Average(r => r.Harmful):F1} harmful and {rows.Average(r => r.Mislabeled):F1} mislabeled negatives.");
 Console.WriteLine($"PA score over {seeds} seeds (mean ± sd): start {MeanSd(rows.Select(r => r.Start))}, GradAscent on the whole pool {MeanSd(rows.Select(r => r.Plain))}, U2A + GradAscent {MeanSd(rows.Select(r => r.U2a))}.");
 Console.WriteLine($"J (DPO loss on the preference set, ln 2 = 0.693 at the start) at the kept parameters: plain {MeanSd(rows.Select(r => r.PlainJ))}, U2A {MeanSd(rows.Select(r => r.U2aJ))}.");
-Console.WriteLine($"U2A beat plain GradAscent on {rows.Count(r => r.U2a > r.Plain)} of {seeds} seeds, tied on {rows.Count(r => r.U2a == r.Plain)}.");
+Console.WriteLine($"U2A beat plain GradAscent on {rows.Count(r => r.U2a > r.Plain)} of {seeds} seeds, tied on {rows.Count(r => r.U2a == r.Plain)}; " +
+    $"paired PA difference (U2A - plain): {SeedStatistics.PairedDifference(rows.Select(r => r.Plain).ToArray(), rows.Select(r => r.U2a).ToArray())}.");
 Console.WriteLine($"Unlearning of the harmful answers (token-mean NLL at the kept parameters): plain {MeanSd(rows.Select(r => r.PlainNll))}, U2A {MeanSd(rows.Select(r => r.U2aNll))}.");
 Console.WriteLine($"Total time {total.Elapsed.TotalSeconds:F1} s.");
 

@@ -12,15 +12,6 @@ public sealed class TinyLmInfluenceTests : IDisposable
 
     public void Dispose() => _f.Dispose();
 
-    private static double Spearman(double[] a, double[] b)
-    {
-        double[] Rank(double[] x) { var r = new double[x.Length]; var o = Enumerable.Range(0, x.Length).OrderBy(i => x[i]).ToArray(); for (int i = 0; i < o.Length; i++) r[o[i]] = i; return r; }
-        var (ra, rb) = (Rank(a), Rank(b));
-        double ma = ra.Average(), mb = rb.Average();
-        double cov = ra.Zip(rb, (x, y) => (x - ma) * (y - mb)).Sum();
-        return cov / Math.Sqrt(ra.Sum(x => (x - ma) * (x - ma)) * rb.Sum(y => (y - mb) * (y - mb)));
-    }
-
     [Fact]
     public void Batched_exact_scores_equal_the_per_example_loop_and_finite_differences_rank_them_alike()
     {
@@ -33,7 +24,7 @@ public sealed class TinyLmInfluenceTests : IDisposable
         Assert.True(scale > 1e-6, "scores are degenerate");
         for (int i = 0; i < loop.Length; i++)
             Assert.True(Math.Abs(loop[i] - batched[i]) <= 1e-6 * Math.Abs(loop[i]) + 1e-12 * scale, $"example {i}: loop {loop[i]:G12}, batched {batched[i]:G12}");
-        double rho = Spearman(loop, fd);
+        double rho = U2A.Core.Evaluation.SeedStatistics.Spearman(loop, fd);
         Assert.True(rho >= 0.99, $"Spearman(fd, exact) = {rho:F4}");
     }
 
