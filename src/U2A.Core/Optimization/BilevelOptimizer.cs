@@ -50,7 +50,7 @@ public sealed class BilevelOptimizer
     /// <param name="resumeFrom">A checkpoint of an interrupted run of the same pool and options, or null.</param>
     /// <param name="cancellationToken">Observed between steps; on cancellation the model keeps the last completed step's parameters.</param>
     /// <exception cref="ArgumentException">An option is invalid for this pool (the message names the field).</exception>
-    /// <exception cref="BilevelNumericalException">A loss or objective was not finite; the last good parameters are restored.</exception>
+    /// <exception cref="BilevelNumericalException">A loss, score or objective was not finite; the parameters of the start of that outer iteration are restored.</exception>
     public BilevelResult Run(ForgetBatch pool, IProgress<BilevelProgress>? progress = null, BilevelCheckpoint? resumeFrom = null,
         CancellationToken cancellationToken = default)
     {
