@@ -54,13 +54,14 @@ public sealed class CausalLMRewardModel : IRewardModel, IDisposable
             backbone.Dispose();
             throw new InvalidDataException($"{directory}: the model does not expose hidden states, so it cannot carry a reward head.");
         }
-        var tensors = SafetensorsFile.Load(headPath, device, dtype);
+        Dictionary<string, Tensor>? tensors = null;
         try
         {
+            tensors = SafetensorsFile.Load(headPath, device, dtype);
             if (!tensors.TryGetValue(HeadName, out var score))
                 throw new InvalidDataException($"{headPath}: tensor '{HeadName}' is missing (found: {string.Join(", ", tensors.Keys)}).");
-            if (score.numel() != hidden.HiddenSize)
-                throw new InvalidDataException($"{headPath}: '{HeadName}' has shape [{string.Join(", ", score.shape)}], the backbone's hidden size is {hidden.HiddenSize}.");
+            if (score.numel() != hidden.HiddenSize || score.dim() > 2 || (score.dim() == 2 && score.shape[0] != 1))
+                throw new InvalidDataException($"{headPath}: '{HeadName}' has shape [{string.Join(", ", score.shape)}]; expected [1, {hidden.HiddenSize}] for the backbone's hidden size.");
             return new CausalLMRewardModel(hidden, score);
         }
         catch
@@ -70,7 +71,7 @@ public sealed class CausalLMRewardModel : IRewardModel, IDisposable
         }
         finally
         {
-            foreach (var t in tensors.Values) t.Dispose();
+            if (tensors is not null) foreach (var t in tensors.Values) t.Dispose();
         }
     }
 

@@ -78,13 +78,14 @@ public sealed class TokenBatch : IDisposable
         for (long r = 0; r < b; r++)
         {
             rows[r] = new RowSpan(host[r], host[b + r], host[2 * b + r]);
-            if (rows[r].LastResponse < 1) throw EmptyResponse();
+            // The first real token has no real token before it to be predicted from: a row needs a response token after it.
+            if (rows[r].LastResponse <= rows[r].First) throw EmptyResponse();
         }
         return rows;
     }
 
     private static ArgumentException EmptyResponse() =>
-        new("every row needs at least one response token after position 0 (the response mask of some row is empty).", "responseMask");
+        new("every row needs at least one response token after its first real token (the response mask of some row is empty, or covers only that token).", "responseMask");
 
     // TorchSharp's Device has no value equality (each Tensor.device is a new object): compare type and index.
     private static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;

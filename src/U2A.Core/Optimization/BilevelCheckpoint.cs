@@ -37,7 +37,8 @@ public sealed class BilevelCheckpoint : IDisposable
     /// <summary>The trainable parameters of <see cref="BestIteration"/>, or null when not kept.</summary>
     public Tensor[]? BestParameters { get; init; }
 
-    /// <summary>A hash of the run's settings (options except the iteration count and checkpoint folder, parts, pool size); a resume with other settings is refused.</summary>
+    /// <summary>A hash of the run's options (except the iteration count and checkpoint folder), its parts' names and the pool size;
+    /// a resume whose hash differs is refused. The parts' own settings are not covered: keep them fixed across a resume.</summary>
     public string? Fingerprint { get; init; }
 
     private sealed record State(int CompletedIterations, string[] InitialScores, int[] SelectedIndices, string[] Weights,

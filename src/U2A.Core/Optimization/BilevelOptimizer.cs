@@ -127,8 +127,8 @@ public sealed class BilevelOptimizer
     private RunState Resume(BilevelCheckpoint checkpoint, ForgetBatch pool)
     {
         if (checkpoint.Fingerprint is { } saved && saved != Fingerprint(pool))
-            throw new ArgumentException("the checkpoint was written by a run with other settings (options other than OuterIterations, " +
-                "selector, estimator, strategy, objective or pool size); resuming it would not reproduce that run.", nameof(checkpoint));
+            throw new ArgumentException("the checkpoint was written by a run with other settings (BilevelOptions other than OuterIterations, " +
+                "the names of the estimator, strategy, inner terms or objective, or the pool size); resuming it would not reproduce that run.", nameof(checkpoint));
         var parameters = _model.TrainableParameters;
         if (checkpoint.Parameters.Length != parameters.Count || checkpoint.Parameters.Where((p, i) => !p.shape.SequenceEqual(parameters[i].shape)).Any())
             throw new ArgumentException("the checkpoint's parameters do not match the model's trainable parameters.", nameof(checkpoint));
@@ -229,11 +229,14 @@ public sealed class BilevelOptimizer
         return Scorer.Score(problem, direction, ct);
     }
 
-    /// <summary>A hash of everything that determines the run apart from its length and checkpoint folder.</summary>
+    /// <summary>
+    /// A hash of the options (but the run's length and checkpoint folder), the parts' names and the pool size. The parts'
+    /// own settings (an NPO beta, a CG damping) are not visible here: keep them fixed across a resume.
+    /// </summary>
     private string Fingerprint(ForgetBatch pool)
     {
         var settings = System.Text.Json.JsonSerializer.Serialize(_options with { OuterIterations = 0, CheckpointDirectory = null });
-        var text = string.Join("|", settings, _selector.Name, _estimator.Name, _inner.Unlearner.Name,
+        var text = string.Join("|", settings, _estimator.Name, _inner.Unlearner.Name,
             string.Join(",", _inner.Terms.Select(t => t.Name)), _scorer.Name, pool.Count, _model.TrainableParameters.Count);
         return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
     }
@@ -261,14 +264,18 @@ public sealed class BilevelOptimizer
         return new BilevelProblem(_model.TrainableParameters, InnerLoss, () => _scorer.Objective(_model), PerExample, pool.Count);
     }
 
-    /// <summary>Runs one phase group; on a numerical failure puts back the parameters it started from, then rethrows.</summary>
+    /// <summary>
+    /// Runs one outer iteration's phases; on any failure but cancellation (a non-finite value, an estimator that
+    /// diverged, ...) puts back the parameters the iteration started from, then rethrows. Cancellation keeps the last
+    /// completed step, as documented.
+    /// </summary>
     private static T Guarded<T>(ParameterCopy lastGood, Func<T> work)
     {
         try
         {
             return work();
         }
-        catch (BilevelNumericalException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             lastGood.Restore();
             throw;

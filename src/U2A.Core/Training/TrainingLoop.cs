@@ -89,9 +89,11 @@ public sealed class TrainingLoop : IDisposable
                 if (output.Loss.numel() != 1) throw new InvalidOperationException($"the loss at step {step}, micro-batch {m} must be a scalar, got shape [{string.Join(", ", output.Loss.shape)}].");
                 // The loss and any tensor metrics reach the host in one transfer.
                 var tensorMetrics = output.MetricTensors ?? new Dictionary<string, Tensor>();
-                var host = stack(new[] { output.Loss.detach().reshape(Array.Empty<long>()) }
-                        .Concat(tensorMetrics.Values.Select(t => t.detach().reshape(Array.Empty<long>()).to_type(output.Loss.dtype))).ToArray())
-                    .to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+                foreach (var (key, t) in tensorMetrics)
+                    if (t is null || t.numel() != 1) throw new InvalidOperationException($"metric '{key}' at step {step}, micro-batch {m} must be a one-element tensor.");
+                var host = stack(new[] { output.Loss }.Concat(tensorMetrics.Values)
+                        .Select(t => t.detach().reshape(Array.Empty<long>()).to_type(ScalarType.Float64)).ToArray())
+                    .cpu().data<double>().ToArray();
                 double value = host[0];
                 if (!double.IsFinite(value)) throw new NonFiniteLossException(step, m, "loss", value);
                 int k = 1;

@@ -75,16 +75,19 @@ public class TokenBatchTests
     }
 
     [Fact]
-    public void Select_still_rejects_a_row_whose_only_response_token_becomes_position_0()
+    public void A_row_whose_only_response_token_is_its_first_real_token_is_rejected_at_construction()
     {
-        // Row 0 starts at column 1 with its only response token; with row 1's leading padding trimmed away, it lands on 0.
+        // Row 0 starts at column 1 with its only response token: no real token precedes it, so nothing predicts it.
+        // The constructor refuses it (before, it was accepted here and only Select, after trimming, refused it).
         using var ids = Long(new long[,] { { 0, 7, 4, 8 }, { 1, 4, 7, 2 } });
         using var att = Long(new long[,] { { 0, 1, 1, 1 }, { 1, 1, 1, 1 } });
         using var resp = Long(new long[,] { { 0, 1, 0, 0 }, { 0, 0, 1, 1 } });
-        using var batch = new TokenBatch(ids.alias(), att.alias(), resp.alias());
-        Assert.Contains("at least one response token", Assert.Throws<ArgumentException>(() => batch.Select([0])).Message);
-        using var both = batch.Select([1, 0]);
-        Assert.Equal(4, both.Length);
+        Assert.Contains("after its first real token", Assert.Throws<ArgumentException>(() => new TokenBatch(ids.alias(), att.alias(), resp.alias())).Message);
+        // The same row with a response token after its first real token is accepted, alone and trimmed.
+        using var resp2 = Long(new long[,] { { 0, 0, 1, 0 }, { 0, 0, 1, 1 } });
+        using var batch = new TokenBatch(ids.alias(), att.alias(), resp2.alias());
+        using var alone = batch.Select([0]);
+        Assert.Equal(3, alone.Length);
     }
 
     [Theory]

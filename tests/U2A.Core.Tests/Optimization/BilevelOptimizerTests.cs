@@ -167,6 +167,27 @@ public sealed class BilevelOptimizerTests : IDisposable
     }
 
     [Fact]
+    public void An_estimator_failure_after_the_inner_run_restores_the_iterations_starting_parameters()
+    {
+        using var s = Make();
+        var before = Values(s.Model);
+        var estimator = new FailingEstimator(new IdentityEstimator());
+        var progress = new SyncProgress(p => { if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 1 && p.Step == 4) estimator.Armed = true; });
+        var optimizer = new BilevelOptimizer(s.Model, new InnerObjective(new GradAscent()), s.Scorer, new TopKSelector(6), estimator, Options());
+        Assert.Contains("diverged", Assert.Throws<InvalidOperationException>(() => optimizer.Run(s.Pool, progress)).Message);
+        Assert.Equal(before, Values(s.Model)); // the inner run of iteration 1 moved them; the failure put them back
+    }
+
+    /// <summary>An estimator that fails (as a diverging Neumann series does) once armed.</summary>
+    private sealed class FailingEstimator(IHypergradientEstimator inner) : IHypergradientEstimator
+    {
+        public bool Armed { get; set; }
+        public string Name => inner.Name;
+        public InfluenceDirection Estimate(BilevelProblem problem, CancellationToken cancellationToken = default) =>
+            Armed ? throw new InvalidOperationException("the series diverged") : inner.Estimate(problem, cancellationToken);
+    }
+
+    [Fact]
     public void Live_tensor_count_stays_flat_over_200_inner_steps()
     {
         using var s = Make();

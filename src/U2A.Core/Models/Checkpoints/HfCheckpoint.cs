@@ -157,11 +157,16 @@ public static class HfCheckpoint
         try
         {
             var written = WriteCheckpoint(model, staging, dtype, maxShardBytes);
-            foreach (var file in written)
+            // Weights first; then stale weight files go (a leftover single model.safetensors would be preferred over a new
+            // index); then the index and config.json, so an interruption never pairs the new config with old weights.
+            bool IsWeights(string f) => f.EndsWith(".safetensors", StringComparison.Ordinal);
+            foreach (var file in written.Where(IsWeights))
                 File.Move(Path.Combine(staging, file), Path.Combine(directory, file), overwrite: true);
             var keep = new HashSet<string>(written, StringComparer.Ordinal);
             foreach (var stale in Directory.GetFiles(directory, "model*.safetensors*"))
                 if (!keep.Contains(Path.GetFileName(stale))) File.Delete(stale);
+            foreach (var file in written.Where(f => !IsWeights(f)))
+                File.Move(Path.Combine(staging, file), Path.Combine(directory, file), overwrite: true);
         }
         finally
         {
