@@ -1,3 +1,4 @@
+using U2A.Core.Tests.Models;
 using TorchSharp;
 using U2A.Core.Models;
 using U2A.Core.Models.Lora;
@@ -137,35 +138,8 @@ public class LoraModelTests
         using var batch = Batch();
         using var lora = new LoraModel(model, TinyTargets);
         Randomise(lora);
-        var ps = lora.TrainableParameters.Cast<Tensor>().ToArray();
-        var gen = new Generator(21);
-        var v = ps.Select(p => randn(p.shape, dtype: float64, generator: gen)).ToArray();
-        Tensor Loss() => -ResponseLogProbs.Compute(lora, batch).Sum.sum();
-
-        var grads = autograd.grad(new[] { Loss() }, ps, retain_graph: true, create_graph: true);
-        var gv = grads.Zip(v, (g, d) => (g * d).sum()).Aggregate((a, b) => a + b);
-        var hvp = autograd.grad(new[] { gv }, ps);
-
-        const double eps = 1e-5;
-        var saved = ps.Select(p => p.detach().clone()).ToArray();
-        Tensor[] GradAt(double sign)
-        {
-            using (no_grad())
-                for (int i = 0; i < ps.Length; i++) ps[i].copy_(saved[i] + v[i] * (sign * eps));
-            return autograd.grad(new[] { Loss() }, ps).Select(g => g.detach().clone()).ToArray();
-        }
-        var plus = GradAt(+1);
-        var minus = GradAt(-1);
-        using (no_grad())
-            for (int i = 0; i < ps.Length; i++) ps[i].copy_(saved[i]);
-        for (int i = 0; i < ps.Length; i++)
-        {
-            var fd = (plus[i] - minus[i]) / (2 * eps);
-            double err = MaxAbsDiff(fd, hvp[i]);
-            double size = hvp[i].abs().max().item<double>();
-            Assert.True(size > 1e-4, $"parameter {i}: Hessian-vector product is degenerate ({size:E3})");
-            Assert.True(err <= 1e-6 * Math.Max(1.0, size), $"parameter {i}: |fd - hvp| = {err:E3}, scale {size:E3}");
-        }
+        HvpCheck.AssertMatchesFiniteDifferences(lora.TrainableParameters.Cast<Tensor>().ToArray(),
+            () => -ResponseLogProbs.Compute(lora, batch).Sum.sum());
     }
 
     [Fact]
