@@ -171,12 +171,13 @@ public sealed class BilevelOptimizer
             using var pos = tensor(positions, device: _model.Device);
             var w = weights.index_select(0, pos).to_type(losses.dtype);
             // Unbiased minibatch estimate of sum_{i in S} w_i l_i, plus the strategy's and extra terms.
-            var forget = (losses * w).sum() * ((double)selected.Length / positions.Length);
+            var weighted = (losses * w).sum();
+            var forget = weighted * ((double)selected.Length / positions.Length);
             var total = forget + _inner.TermsValue(_model);
             // Device tensors: the loop copies them to the host with the loss, in one transfer.
             return new StepLoss(total, MetricTensors: new Dictionary<string, Tensor>
             {
-                ["forget_loss"] = (losses * w).sum() / w.sum(), ["forget_nll"] = policy.MeanNll.mean(),
+                ["forget_loss"] = weighted / w.sum(), ["forget_nll"] = policy.MeanNll.mean(),
             });
         }
         try
