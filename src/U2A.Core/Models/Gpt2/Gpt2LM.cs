@@ -79,10 +79,7 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
     /// <inheritdoc />
     public Tensor Forward(Tensor inputIds, Tensor attentionMask, KvCache? cache)
     {
-        long past = cache?.Length ?? 0;
-        if (inputIds.dim() != 2 || attentionMask.dim() != 2 || attentionMask.shape[0] != inputIds.shape[0] || attentionMask.shape[1] != past + inputIds.shape[1])
-            throw new ArgumentException($"expected inputIds [B, T] and attentionMask [B, {past} + T] (cache holds {past}), got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", attentionMask.shape)}].");
-        if (cache is not null && cache.Layers != LayerCount) throw new ArgumentException($"the cache has {cache.Layers} layers, the model {LayerCount}.", nameof(cache));
+        ModelInputs.Check(inputIds, attentionMask, cache, LayerCount);
         using var scope = NewDisposeScope();
         return transformer.Logits(transformer.Forward(inputIds, attentionMask, cache, Config)).MoveToOuterDisposeScope();
     }
@@ -93,8 +90,7 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
     /// <inheritdoc />
     public Tensor HiddenStates(Tensor inputIds, Tensor attentionMask)
     {
-        if (inputIds.dim() != 2 || !inputIds.shape.SequenceEqual(attentionMask.shape))
-            throw new ArgumentException($"expected inputIds and attentionMask of one shape [B, T], got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", attentionMask.shape)}].");
+        ModelInputs.Check(inputIds, attentionMask, null, LayerCount);
         using var scope = NewDisposeScope();
         return transformer.Forward(inputIds, attentionMask, null, Config).MoveToOuterDisposeScope();
     }

@@ -1,0 +1,20 @@
+using U2A.Core.Models.Generation;
+using static TorchSharp.torch;
+
+namespace U2A.Core.Models;
+
+/// <summary>The argument checks every causal LM's forward shares.</summary>
+internal static class ModelInputs
+{
+    /// <summary>
+    /// Token ids [B, T] with an attention mask [B, past + T], where past is the cached length, and a cache made for
+    /// <paramref name="layers"/> layers.
+    /// </summary>
+    public static void Check(Tensor inputIds, Tensor attentionMask, KvCache? cache, int layers)
+    {
+        long past = cache?.Length ?? 0;
+        if (inputIds.dim() != 2 || attentionMask.dim() != 2 || attentionMask.shape[0] != inputIds.shape[0] || attentionMask.shape[1] != past + inputIds.shape[1])
+            throw new ArgumentException($"expected inputIds [B, T] and attentionMask [B, {past} + T] (cache holds {past}), got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", attentionMask.shape)}].");
+        if (cache is not null && cache.Layers != layers) throw new ArgumentException($"the cache has {cache.Layers} layers, the model {layers}.", nameof(cache));
+    }
+}
