@@ -1,4 +1,5 @@
 using TorchSharp;
+using U2A.Testing;
 using U2A.Core.Alignment;
 using U2A.Core.Data;
 using U2A.Core.Models;

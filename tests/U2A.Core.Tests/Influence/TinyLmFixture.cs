@@ -2,7 +2,7 @@ using U2A.Core.Alignment;
 using U2A.Core.Data;
 using U2A.Core.Influence;
 using U2A.Core.Models;
-using U2A.Core.Synthetic;
+using U2A.Testing;
 using U2A.Core.Unlearning;
 using static TorchSharp.torch;
 

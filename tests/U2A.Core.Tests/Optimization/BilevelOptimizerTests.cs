@@ -5,7 +5,7 @@ using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Optimization;
 using U2A.Core.Selection;
-using U2A.Core.Synthetic;
+using U2A.Testing;
 using U2A.Core.Training;
 using U2A.Core.Unlearning;
 using static TorchSharp.torch;

@@ -1,4 +1,5 @@
 using TorchSharp;
+using U2A.Testing;
 using U2A.Core.Models.Checkpoints;
 using U2A.Core.Models.Lora;
 using static TorchSharp.torch;

@@ -1,3 +1,4 @@
+using U2A.Testing;
 using U2A.Core.Tests.Models;
 using TorchSharp;
 using U2A.Core.Models;

@@ -1,5 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
+using U2A.Testing;
 using U2A.Core.Data;
 using U2A.Core.Models;
 using U2A.Core.Models.Lora;

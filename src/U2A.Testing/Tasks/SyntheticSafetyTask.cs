@@ -5,7 +5,7 @@ using U2A.Core.Tokenization;
 using U2A.Core.Training;
 using static TorchSharp.torch;
 
-namespace U2A.Core.Synthetic;
+namespace U2A.Testing;
 
 /// <summary>What a response does, as the task's known reward sees it.</summary>
 public enum ResponseKind
@@ -211,12 +211,12 @@ public sealed class SyntheticSafetyTask
     public ForgetBatch ForgetBatch(Device? device = null, IReferencePolicy? reference = null)
     {
         var tokens = Collate(ForgetPool.Select(n => (n.Prompt, n.Response)).ToArray(), device);
-        return reference is null ? new ForgetBatch(tokens) : Data.ForgetBatch.WithReference(tokens, reference);
+        return reference is null ? new ForgetBatch(tokens) : U2A.Core.Data.ForgetBatch.WithReference(tokens, reference);
     }
 
     /// <summary>The preference set as a batch, reference log-probs cached from <paramref name="reference"/>.</summary>
     public PreferenceBatch PreferenceBatch(IReferencePolicy reference, Device? device = null) =>
-        Data.PreferenceBatch.WithReference(
+        U2A.Core.Data.PreferenceBatch.WithReference(
             Collate(PreferencePairs.Select(p => (p.Prompt, p.Chosen)).ToArray(), device),
             Collate(PreferencePairs.Select(p => (p.Prompt, p.Rejected)).ToArray(), device), reference);
 

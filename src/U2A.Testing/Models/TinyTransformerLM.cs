@@ -2,7 +2,9 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace U2A.Core.Models;
+using U2A.Core.Models;
+
+namespace U2A.Testing;
 
 /// <summary>
 /// A small pre-norm transformer causal LM (learned positions, matmul-softmax attention, GELU MLP, tied head)
