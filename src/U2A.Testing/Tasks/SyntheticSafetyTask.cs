@@ -187,25 +187,8 @@ public sealed class SyntheticSafetyTask
     }
 
     /// <summary>Tokenises prompt/response pairs into a right-padded batch on <paramref name="device"/>.</summary>
-    public TokenBatch Collate(IReadOnlyList<(string Prompt, string Response)> examples, Device? device = null)
-    {
-        var encoded = examples.Select(e => Encoder.Encode(e.Prompt, e.Response)).ToArray();
-        int length = encoded.Max(e => e.Length);
-        var ids = new long[encoded.Length, length];
-        var attention = new long[encoded.Length, length];
-        var response = new long[encoded.Length, length];
-        for (int i = 0; i < encoded.Length; i++)
-        {
-            for (int t = 0; t < length; t++)
-            {
-                bool real = t < encoded[i].Length;
-                ids[i, t] = real ? encoded[i].Ids[t] : Tokenizer.PadId;
-                attention[i, t] = real ? 1 : 0;
-                response[i, t] = real && t >= encoded[i].ResponseStart ? 1 : 0;
-            }
-        }
-        return new TokenBatch(tensor(ids, device: device), tensor(attention, device: device), tensor(response, device: device));
-    }
+    public TokenBatch Collate(IReadOnlyList<(string Prompt, string Response)> examples, Device? device = null) =>
+        WordTaskBatches.Collate(Encoder, Tokenizer.PadId, examples, device);
 
     /// <summary>The forget pool as a batch, with reference log-probs cached from <paramref name="reference"/> when given.</summary>
     public ForgetBatch ForgetBatch(Device? device = null, IReferencePolicy? reference = null)
@@ -221,40 +204,8 @@ public sealed class SyntheticSafetyTask
             Collate(PreferencePairs.Select(p => (p.Prompt, p.Rejected)).ToArray(), device), reference);
 
     /// <summary>Greedy responses (up to 8 words, stopping at EOS) for prompts, batched with left padding.</summary>
-    public IReadOnlyList<string> Generate(ICausalLM model, IReadOnlyList<string> prompts, int maxNewTokens = 8, CancellationToken cancellationToken = default)
-    {
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var encoded = prompts.Select(p => new[] { Tokenizer.BosId!.Value }.Concat(Tokenizer.Encode(p)).ToArray()).ToArray();
-        int length = encoded.Max(e => e.Length);
-        var ids = new long[prompts.Count, length];
-        var attention = new long[prompts.Count, length];
-        for (int i = 0; i < encoded.Length; i++)
-            for (int t = 0; t < encoded[i].Length; t++)
-            {
-                ids[i, length - encoded[i].Length + t] = encoded[i][t];
-                attention[i, length - encoded[i].Length + t] = 1;
-            }
-        var x = tensor(ids, device: model.Device);
-        var mask = tensor(attention, device: model.Device);
-        var outputs = Enumerable.Range(0, prompts.Count).Select(_ => new List<int>()).ToArray();
-        var done = new bool[prompts.Count];
-        for (int step = 0; step < maxNewTokens && !done.All(d => d); step++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var next = model.Forward(x, mask)[.., -1].argmax(-1);
-            var values = next.cpu().data<long>().ToArray();
-            for (int i = 0; i < values.Length; i++)
-            {
-                if (done[i]) continue;
-                if (values[i] == Tokenizer.EosId) done[i] = true;
-                else outputs[i].Add((int)values[i]);
-            }
-            x = cat(new[] { x, next.unsqueeze(1) }, 1);
-            mask = cat(new[] { mask, ones(prompts.Count, 1, dtype: ScalarType.Int64, device: model.Device) }, 1);
-        }
-        return outputs.Select(o => Tokenizer.Decode(o)).ToArray();
-    }
+    public IReadOnlyList<string> Generate(ICausalLM model, IReadOnlyList<string> prompts, int maxNewTokens = 8, CancellationToken cancellationToken = default) =>
+        WordTaskBatches.Generate(model, Tokenizer, prompts, maxNewTokens, cancellationToken);
 
     /// <summary>The PA score: mean known reward of greedy responses to <see cref="EvaluationPrompts"/> (higher is better, in [-1, 1]).</summary>
     public double PaScore(ICausalLM model, CancellationToken cancellationToken = default)
