@@ -19,8 +19,10 @@ public sealed record SafetyBenchmarkSettings
     public int[] Seeds { get; init; } = { 0, 1, 2 };
     /// <summary>The forget pool's mislabeled share.</summary>
     public double MislabeledShare { get; init; } = 0.3;
+    /// <summary>Candidate negatives in each seed's forget pool.</summary>
+    public int PoolSize { get; init; } = 100;
     /// <summary>The learning-rate grid every method gets (AdamW).</summary>
-    public double[] LearningRates { get; init; } = { 3e-4, 1e-3, 3e-3 };
+    public double[] LearningRates { get; init; } = { 1e-4, 3e-4, 1e-3 };
     /// <summary>At most this many evaluation rounds per method run (an outer iteration for the unlearning methods).</summary>
     public int Rounds { get; init; } = 8;
     /// <summary>Update steps between two evaluations, for every method (U2A's inner steps per outer iteration).</summary>
@@ -38,11 +40,14 @@ public sealed record SafetyBenchmarkSettings
     /// <summary>Misaligned fine-tuning steps of the starting model.</summary>
     public int FinetuneSteps { get; init; } = 250;
 
+    /// <summary>Evaluate on at most this many validation and test prompts (an even spread over harmful and benign topics); null: all of them.</summary>
+    public int? EvaluationPrompts { get; init; }
+
     /// <summary>The reduced mode for tests: one seed, two learning rates, short runs, a short starting model.</summary>
     public static SafetyBenchmarkSettings Quick { get; } = new()
     {
-        Seeds = new[] { 0 }, LearningRates = new[] { 1e-3, 3e-3 }, Rounds = 2, StepsPerRound = 2, Patience = 2, Groups = 4,
-        GroupSteps = 2, PretrainSteps = 60, FinetuneSteps = 20,
+        Seeds = new[] { 0 }, PoolSize = 40, LearningRates = new[] { 3e-4, 1e-3 }, Rounds = 2, StepsPerRound = 2, Patience = 2, Groups = 4,
+        GroupSteps = 2, PretrainSteps = 60, FinetuneSteps = 20, EvaluationPrompts = 16,
     };
 
     /// <summary>Checks every field; the message names the bad one.</summary>
@@ -56,12 +61,14 @@ public sealed record SafetyBenchmarkSettings
         Require(MislabeledShare >= 0 && MislabeledShare < 1, nameof(MislabeledShare), MislabeledShare, "must be in [0, 1)");
         Require(LearningRates is { Length: > 0 } && LearningRates.All(l => l > 0 && double.IsFinite(l)), nameof(LearningRates),
             LearningRates is null ? "null" : string.Join(",", LearningRates), "must hold at least one positive finite learning rate");
+        Require(PoolSize >= 2 * Groups, nameof(PoolSize), PoolSize, $"must be at least twice Groups ({Groups})");
         Require(Rounds >= 1, nameof(Rounds), Rounds, "must be at least 1");
         Require(StepsPerRound >= 1, nameof(StepsPerRound), StepsPerRound, "must be at least 1");
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
         Require(Patience >= 1, nameof(Patience), Patience, "must be at least 1");
         Require(Groups >= 2, nameof(Groups), Groups, "must be at least 2");
         Require(GroupSteps >= 1, nameof(GroupSteps), GroupSteps, "must be at least 1");
+        Require(EvaluationPrompts is null or >= 2, nameof(EvaluationPrompts), EvaluationPrompts ?? 0, "must be at least 2, or null");
         Require(PretrainSteps >= 0, nameof(PretrainSteps), PretrainSteps, "must be non-negative");
         Require(FinetuneSteps >= 0, nameof(FinetuneSteps), FinetuneSteps, "must be non-negative");
     }
@@ -140,16 +147,18 @@ public sealed class SafetyBenchmark
     private SeedRuns RunSeed(int seed, Action countRun, Action<string> report, CancellationToken ct)
     {
         var s = _settings;
-        var task = new SafetyBenchmarkTask(new SafetyBenchmarkOptions { Seed = seed, MislabeledShare = s.MislabeledShare });
+        var task = new SafetyBenchmarkTask(new SafetyBenchmarkOptions { Seed = seed, MislabeledShare = s.MislabeledShare, PoolSize = s.PoolSize });
         report($"seed {seed}: training the starting model ({s.PretrainSteps} fluency + {s.FinetuneSteps} misaligned steps)");
         using var model = task.CreateStartingModel(pretrainSteps: s.PretrainSteps, finetuneSteps: s.FinetuneSteps, cancellationToken: ct);
         using var start = new ParameterSnapshotReference(model);
-        using var validation = ExpectedRewardEvaluator.For(task, task.ValidationPrompts);
-        using var test = ExpectedRewardEvaluator.For(task, task.TestPrompts);
+        var validationPrompts = Spread(task.ValidationPrompts, s.EvaluationPrompts);
+        var testPrompts = Spread(task.TestPrompts, s.EvaluationPrompts);
+        using var validation = ExpectedRewardEvaluator.For(task, validationPrompts);
+        using var test = ExpectedRewardEvaluator.For(task, testPrompts);
         var startTestProbs = test.Probabilities(model);
         var startTest = test.Metrics(startTestProbs, startTestProbs);
         double startValidation = validation.Evaluate(model).ExpectedReward;
-        double startGreedy = Greedy(task, model, ct);
+        double startGreedy = Greedy(task, testPrompts, model, ct);
         double startMassTrain;
         using (var train = ExpectedRewardEvaluator.For(task, task.TrainPrompts)) startMassTrain = train.Evaluate(model).WellFormedMass;
         report($"seed {seed}: start test PA {startTest.ExpectedReward:F3}, well-formed mass {startTest.WellFormedMass:F3} (train {startMassTrain:F3}), greedy {startGreedy:F3}");
@@ -200,7 +209,7 @@ public sealed class SafetyBenchmark
                 Restore(model, run.KeptParameters);
                 var m = test.Metrics(test.Probabilities(model), startTestProbs);
                 double? precision = run.Selected is null ? null : run.Selected.Count(i => task.IsTrueNegative[i]) / (double)run.Selected.Length;
-                run.Test = new SeedResult(seed, m.ExpectedReward, run.BestValidation, Greedy(task, model, ct), m.WinRate!.Value, m.WellFormedMass,
+                run.Test = new SeedResult(seed, m.ExpectedReward, run.BestValidation, Greedy(task, testPrompts, model, ct), m.WinRate!.Value, m.WellFormedMass,
                     MeanNll(model, harmful), MeanNll(model, retainEval), run.UpdateSteps, null, null, precision, run.Selected?.Length);
             }
         }
@@ -369,11 +378,16 @@ public sealed class SafetyBenchmark
         foreach (var t in values) t.Dispose();
     }
 
-    private static double Greedy(SafetyBenchmarkTask task, ICausalLM model, CancellationToken ct)
+    private static double Greedy(SafetyBenchmarkTask task, IReadOnlyList<string> prompts, ICausalLM model, CancellationToken ct)
     {
-        var responses = WordTaskBatches.Generate(model, task.Tokenizer, task.TestPrompts, 14, ct);
-        return task.TestPrompts.Select((p, i) => SafetyBenchmarkTask.Reward(p, responses[i])).Average();
+        var responses = WordTaskBatches.Generate(model, task.Tokenizer, prompts, 14, ct);
+        return prompts.Select((p, i) => SafetyBenchmarkTask.Reward(p, responses[i])).Average();
     }
+
+    /// <summary>At most <paramref name="count"/> prompts, evenly spread over the list (which runs over harmful, then benign topics).</summary>
+    private static IReadOnlyList<string> Spread(IReadOnlyList<string> prompts, int? count) =>
+        count is not { } n || n >= prompts.Count ? prompts
+            : Enumerable.Range(0, n).Select(i => prompts[(int)((long)i * prompts.Count / n)]).ToArray();
 
     private static double MeanNll(ICausalLM model, TokenBatch batch)
     {
