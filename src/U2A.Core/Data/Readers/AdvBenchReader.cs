@@ -36,6 +36,20 @@ public static class AdvBenchReader
         return ReadValidated(text, issues, path, options);
     }
 
+    /// <summary>Reads the behaviours of AdvBench CSV from a stream of UTF-8 bytes (decoded strictly, unlike a caller's TextReader, which may have
+    /// replaced bad bytes already); <paramref name="sourceName"/> names it in errors. The stream is read to its end and
+    /// left open.</summary>
+    public static DatasetReadResult<AdvBenchBehavior> Read(Stream utf8, string sourceName, DatasetReadOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(utf8);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        options = (options ?? DatasetReadOptions.Default).Validate();
+        using var copy = new MemoryStream();
+        utf8.CopyTo(copy);
+        var (text, issues) = Decode(copy.ToArray(), sourceName);
+        return ReadValidated(text, issues, sourceName, options);
+    }
+
     /// <summary>Reads the behaviours of AdvBench CSV text; <paramref name="sourceName"/> names it in errors.</summary>
     public static DatasetReadResult<AdvBenchBehavior> Read(TextReader reader, string sourceName, DatasetReadOptions? options = null)
     {
@@ -133,6 +147,8 @@ public static class AdvBenchReader
                     int col = starts.FindLastIndex(s => s <= issue.Pos);
                     throw new DatasetFormatException(sourceName, issue.Line, Column(Math.Max(col, 0)), issue.Reason);
                 }
+                if (text[rowPos] == '\uFEFF')
+                    throw ctx.Error("goal", "starts with a byte order mark, which only the start of a file may have (were files concatenated?)");
                 if (fields.Count == 1 && fields[0].Length == 0) throw ctx.Error(null, "blank line");
                 if (fields.Count < 2) throw ctx.Error("target", $"is missing (the row has {fields.Count} field)");
                 if (fields.Count > 2) throw ctx.Error(null, $"the row has {fields.Count} fields, expected 2 (goal,target); quote fields that hold commas");

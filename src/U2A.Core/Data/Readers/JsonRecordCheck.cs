@@ -26,6 +26,12 @@ internal static class JsonRecordCheck
     /// (or the JSON breaks before it). Never throws for malformed input.</summary>
     public static string? Locate(ReadOnlySpan<byte> utf8, int offset, RecordContext ctx)
     {
+        if (utf8.Contains((byte)0))
+        {
+            var copy = utf8.ToArray(); // a NUL inside a string would stop the tokenizer before the string is found
+            copy.AsSpan().Replace((byte)0, (byte)'?');
+            utf8 = copy;
+        }
         try { return Walk(utf8, ctx, offset); }
         catch (DatasetFormatException) { return null; }
     }

@@ -21,6 +21,15 @@ internal static class JsonlReader
         return ReadValidated(source, path, options, parse);
     }
 
+    public static DatasetReadResult<T> ReadStream<T>(Stream utf8, string sourceName, DatasetReadOptions? options, Parser<T> parse)
+    {
+        ArgumentNullException.ThrowIfNull(utf8);
+        ArgumentNullException.ThrowIfNull(sourceName);
+        options = (options ?? DatasetReadOptions.Default).Validate();
+        using var source = new StreamLineSource(utf8, sourceName, options.MaxLineBytes, leaveOpen: true);
+        return ReadValidated(source, sourceName, options, parse);
+    }
+
     public static DatasetReadResult<T> Read<T>(TextReader reader, string sourceName, DatasetReadOptions? options, Parser<T> parse)
     {
         ArgumentNullException.ThrowIfNull(reader);

@@ -38,15 +38,17 @@ internal abstract class LineSource : IDisposable
 internal sealed class StreamLineSource : LineSource
 {
     private readonly Stream _stream;
+    private readonly bool _leaveOpen;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _pos, _len;
     private bool _eof;
     private byte[] _line = new byte[4096];
 
     /// <summary>Opens the lines of <paramref name="stream"/>; throws (under every policy) on a UTF-16 or UTF-32 byte order mark.</summary>
-    public StreamLineSource(Stream stream, string file, int? maxLineBytes) : base(maxLineBytes)
+    public StreamLineSource(Stream stream, string file, int? maxLineBytes, bool leaveOpen = false) : base(maxLineBytes)
     {
         _stream = stream;
+        _leaveOpen = leaveOpen;
         while (_len < 4 && Fill()) { }
         TextEncodingCheck.RejectNonUtf8Bom(_buffer.AsSpan(0, _len), file);
         if (_buffer.AsSpan(0, _len).StartsWith(TextEncodingCheck.Utf8Bom)) _pos = 3;
@@ -106,7 +108,10 @@ internal sealed class StreamLineSource : LineSource
         return true;
     }
 
-    public override void Dispose() => _stream.Dispose();
+    public override void Dispose()
+    {
+        if (!_leaveOpen) _stream.Dispose();
+    }
 }
 
 /// <summary>Lines of text from a <see cref="TextReader"/> (already decoded by its owner), checked for lone surrogates.</summary>
