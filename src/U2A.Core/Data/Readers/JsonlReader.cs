@@ -17,7 +17,8 @@ internal static class JsonlReader
     {
         ArgumentNullException.ThrowIfNull(path);
         options = (options ?? DatasetReadOptions.Default).Validate(); // before opening the file
-        using var source = new StreamLineSource(File.OpenRead(path), path, options.MaxLineBytes);
+        using var stream = File.OpenRead(path); // disposed even when the source refuses the file (a UTF-16 byte order mark)
+        var source = new StreamLineSource(stream, path, options.MaxLineBytes);
         return ReadValidated(source, path, options, parse);
     }
 
@@ -26,7 +27,7 @@ internal static class JsonlReader
         ArgumentNullException.ThrowIfNull(utf8);
         ArgumentNullException.ThrowIfNull(sourceName);
         options = (options ?? DatasetReadOptions.Default).Validate();
-        using var source = new StreamLineSource(utf8, sourceName, options.MaxLineBytes, leaveOpen: true);
+        var source = new StreamLineSource(utf8, sourceName, options.MaxLineBytes);
         return ReadValidated(source, sourceName, options, parse);
     }
 
@@ -35,7 +36,7 @@ internal static class JsonlReader
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(sourceName);
         options = (options ?? DatasetReadOptions.Default).Validate();
-        using var source = new TextLineSource(reader, options.MaxLineBytes);
+        var source = new TextLineSource(reader, options.MaxLineBytes);
         return ReadValidated(source, sourceName, options, parse);
     }
 
@@ -85,7 +86,8 @@ internal static class JsonlReader
         }
         catch (DatasetFormatException e) when (e.InnerException is JsonException && bytes.Span.IndexOf((byte)'\r') >= 0)
         {
-            throw ctx.Error(null, e.Reason + " (the line holds a carriage return: JSONL lines end with LF or CRLF, not CR alone)");
+            throw new DatasetFormatException(ctx.File, ctx.Line, null,
+                e.Reason + " (the line holds a carriage return: JSONL lines end with LF or CRLF, not CR alone)", e.InnerException);
         }
         JsonDocument doc;
         try { doc = JsonDocument.Parse(bytes); }

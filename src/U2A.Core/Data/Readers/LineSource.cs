@@ -8,7 +8,7 @@ namespace U2A.Core.Data;
 /// Encoding problems (invalid UTF-8 bytes, lone surrogates) are reported with the line, never replaced silently:
 /// <see cref="Utf8"/> then holds a copy with '?' in their place, only so the field holding them can be located.
 /// </summary>
-internal abstract class LineSource : IDisposable
+internal abstract class LineSource
 {
     protected LineSource(int? maxLineBytes) => MaxLineBytes = maxLineBytes;
 
@@ -30,25 +30,21 @@ internal abstract class LineSource : IDisposable
     /// <summary>Moves to the next line; false at the end of the source.</summary>
     public abstract bool Next();
 
-    /// <inheritdoc/>
-    public virtual void Dispose() { }
 }
 
-/// <summary>Lines of a UTF-8 stream (a file), decoded strictly.</summary>
+/// <summary>Lines of a UTF-8 stream (a file), decoded strictly. The stream stays open: its owner disposes it.</summary>
 internal sealed class StreamLineSource : LineSource
 {
     private readonly Stream _stream;
-    private readonly bool _leaveOpen;
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _pos, _len;
     private bool _eof;
     private byte[] _line = new byte[4096];
 
     /// <summary>Opens the lines of <paramref name="stream"/>; throws (under every policy) on a UTF-16 or UTF-32 byte order mark.</summary>
-    public StreamLineSource(Stream stream, string file, int? maxLineBytes, bool leaveOpen = false) : base(maxLineBytes)
+    public StreamLineSource(Stream stream, string file, int? maxLineBytes) : base(maxLineBytes)
     {
         _stream = stream;
-        _leaveOpen = leaveOpen;
         while (_len < 4 && Fill()) { }
         TextEncodingCheck.RejectNonUtf8Bom(_buffer.AsSpan(0, _len), file);
         if (_buffer.AsSpan(0, _len).StartsWith(TextEncodingCheck.Utf8Bom)) _pos = 3;
@@ -108,10 +104,6 @@ internal sealed class StreamLineSource : LineSource
         return true;
     }
 
-    public override void Dispose()
-    {
-        if (!_leaveOpen) _stream.Dispose();
-    }
 }
 
 /// <summary>Lines of text from a <see cref="TextReader"/> (already decoded by its owner), checked for lone surrogates.</summary>

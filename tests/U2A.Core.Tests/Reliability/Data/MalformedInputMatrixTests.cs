@@ -37,6 +37,8 @@ public class MalformedInputMatrixTests(ITestOutputHelper output)
         foreach (var c in MalformedCases.Csv())
             Run(ReaderUnderTest.AdvBench, c, dir, tally);
 
+        foreach (var g in tally.CaseNames.GroupBy(n => n[..n.IndexOf(':')]))
+            output.WriteLine($"{g.Key}: {g.Count()} malformed records");
         output.WriteLine($"{tally.CaseNames.Count} malformed records, {tally.Inputs} malformed inputs (layouts x bytes/file/TextReader), " +
                          $"{tally.ClearErrors} clear errors under Fail, {tally.SkipsVerified} skip counts verified under Skip ({clock.ElapsedMilliseconds} ms)");
         Assert.True(tally.Failures.Count == 0, $"{tally.Failures.Count} of {tally.Inputs} inputs failed:\n" + string.Join("\n", tally.Failures.Take(40)));

@@ -37,7 +37,7 @@ public class RealSampleMutationTests(ITestOutputHelper output)
         };
 
         var failures = new List<string>();
-        int mutants = 0, read = 0, failed = 0, otherReads = 0;
+        int mutants = 0, read = 0, failed = 0, otherReads = 0, unchanged = 0, skipsChecked = 0;
         for (int sample = 0; sample < samples.Length; sample++)
         {
             var (name, reader, original) = samples[sample];
@@ -75,6 +75,7 @@ public class RealSampleMutationTests(ITestOutputHelper output)
                     failures.Add($"{label}: Fail read the file but Skip differs ({skip.Skipped.Count} skips)");
                 if (failEx is not null && (skip.Skipped.Count == 0 || skip.Skipped[0].Message != failEx.Message))
                     failures.Add($"{label}: Fail said '{failEx.Message}', Skip's first skip is '{skip.Skipped.FirstOrDefault()?.Message}'");
+                skipsChecked += skip.Skipped.Count;
                 if (skip.Texts.Any(TextChecks.IsSuspect)) failures.Add($"{label}: a text holds U+FFFD or a lone surrogate");
                 if (skip.Skipped.Any(s => s.File != path)) failures.Add($"{label}: a skip names another file");
 
@@ -89,8 +90,9 @@ public class RealSampleMutationTests(ITestOutputHelper output)
                 for (int i = 0; i < skip.Lines.Count; i++)
                 {
                     var line = lines[skip.Lines[i] - 1];
-                    if (firstIndex.TryGetValue(line, out int before) && baselineAt.TryGetValue(before + 1, out int at) &&
-                        !skip.RecordTexts[i].SequenceEqual(baseline.RecordTexts[at]))
+                    if (!firstIndex.TryGetValue(line, out int before) || !baselineAt.TryGetValue(before + 1, out int at)) continue;
+                    unchanged++;
+                    if (!skip.RecordTexts[i].SequenceEqual(baseline.RecordTexts[at]))
                         failures.Add($"{label}: the unchanged line {skip.Lines[i]} reads differently");
                 }
 
@@ -107,9 +109,11 @@ public class RealSampleMutationTests(ITestOutputHelper output)
             }
         }
         output.WriteLine($"{mutants} mutants of {samples.Length} samples: {read} read under Fail, {failed} DatasetFormatException; " +
+                         $"{skipsChecked} skips counted under Skip; {unchanged} records on unchanged lines compared with the original; " +
                          $"{otherReads} more reads by the other JSONL readers; {failures.Count} failures");
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(30)));
         Assert.Equal(mutants, read + failed);
+        Assert.True(unchanged > 0, "no record on an unchanged line was compared");
         Assert.True(failed > mutants / 4 && read > 0, $"the mutations should break some files and leave others readable ({read} read, {failed} failed)");
     }
 
