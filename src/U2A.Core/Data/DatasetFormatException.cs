@@ -1,8 +1,10 @@
 namespace U2A.Core.Data;
 
 /// <summary>
-/// A dataset record that cannot be read: malformed JSON or CSV, a missing or mistyped field, an empty response,
-/// or a text over the configured length limit. The message names the file, the 1-based line and the field.
+/// A dataset record that cannot be read: malformed JSON or CSV, text that is not strict UTF-8 (invalid bytes, lone
+/// surrogates, escaped or raw, NUL characters), a JSON key repeated in one object, a missing or mistyped field, an
+/// empty response, or a text or line over the configured length limits. The message names the file, the 1-based line
+/// and the field (when one is at fault; nested fields by path, e.g. <c>chosen[1].content</c>).
 /// </summary>
 public sealed class DatasetFormatException : Exception
 {
@@ -33,8 +35,8 @@ public sealed class DatasetFormatException : Exception
     /// <summary>What is wrong, without the location.</summary>
     public string Reason { get; }
 
-    /// <summary>An error no record boundary can be found after (an unclosed CSV quote): it fails under
-    /// <see cref="BadRecordPolicy.Skip"/> too, since skipping it would drop the rest of the file.</summary>
+    /// <summary>An error about the whole file, not one record (a UTF-16 byte order mark, a wrong CSV header): it fails
+    /// under <see cref="BadRecordPolicy.Skip"/> too, since no record of the file could be read.</summary>
     internal bool FailsUnderEveryPolicy { get; init; }
 
     /// <summary>The location as a <see cref="SourceLocation"/>.</summary>

@@ -68,19 +68,32 @@ public class AdvBenchReaderTests
         Assert.Contains("not closed", ex.Message);
     }
 
-    [Theory]
-    [InlineData(BadRecordPolicy.Fail)]
-    [InlineData(BadRecordPolicy.Skip)]
-    public void Unclosed_quote_fails_under_every_policy_at_the_line_the_quote_opens(BadRecordPolicy policy)
+    [Fact]
+    public void Unclosed_quote_is_reported_at_the_line_it_opens_and_skipping_it_keeps_the_rows_after_it()
     {
         // The row starts on line 3 (its goal spans lines 3-4); its target's quote opens on line 4 and is never closed,
-        // so it would swallow the rows on lines 5 and 6.
+        // so it would swallow the rows on lines 5 and 6: they must still be read under Skip.
         var csv = "goal,target\nfirst,x\n\"two\nlines\",\"unclosed\nnext,y\nlast,z\n";
-        var ex = Assert.Throws<DatasetFormatException>(() => AdvBenchReader.Read(new StringReader(csv), "u.csv", new DatasetReadOptions { BadRecords = policy }));
+        var ex = Assert.Throws<DatasetFormatException>(() => AdvBenchReader.Read(new StringReader(csv), "u.csv"));
         Assert.Equal((4, "target"), (ex.Line, ex.Field));
         Assert.StartsWith("u.csv, line 4, field 'target':", ex.Message);
         Assert.Contains("not closed", ex.Message);
         Assert.Contains("row starting on line 3", ex.Message);
+
+        var skipped = AdvBenchReader.Read(new StringReader(csv), "u.csv", new DatasetReadOptions { BadRecords = BadRecordPolicy.Skip });
+        Assert.Equal(new[] { ("first", 2), ("next", 5), ("last", 6) }, skipped.Records.Select(r => (r.Goal, r.Source!.Value.Line)));
+        Assert.Equal(4, Assert.Single(skipped.Skipped).Line);
+    }
+
+    [Fact]
+    public void Stray_quote_closed_by_a_later_row_costs_only_its_own_line()
+    {
+        // Line 3 opens a quote by mistake; the quote of line 4 closes it, then 'S' follows: a syntax error. Resuming
+        // after line 3 (where the faulty field opens) reads line 4 as the good row it is.
+        var csv = "goal,target\nfirst,x\n\"oops,t\nnext,\"Sure, y\"\nlast,z\n";
+        var skipped = AdvBenchReader.Read(new StringReader(csv), "s.csv", new DatasetReadOptions { BadRecords = BadRecordPolicy.Skip });
+        Assert.Equal(new[] { "first", "next", "last" }, skipped.Records.Select(r => r.Goal));
+        Assert.Equal((3, "goal"), (Assert.Single(skipped.Skipped).Line, skipped.Skipped[0].Field));
     }
 
     [Fact]

@@ -17,6 +17,12 @@ public static class GenericJsonlReader
     public static DatasetReadResult<PreferencePair> ReadPairs(TextReader reader, string sourceName, DatasetReadOptions? options = null) =>
         JsonlReader.Read<PreferencePair>(reader, sourceName, options, ParsePair);
 
+    /// <summary>Reads <c>{prompt, chosen, rejected}</c> records from a stream of UTF-8 bytes (decoded strictly, unlike a caller's TextReader, which may have
+    /// replaced bad bytes already); <paramref name="sourceName"/> names it in errors. The stream is read to its end and
+    /// left open.</summary>
+    public static DatasetReadResult<PreferencePair> ReadPairs(Stream utf8, string sourceName, DatasetReadOptions? options = null) =>
+        JsonlReader.ReadStream<PreferencePair>(utf8, sourceName, options, ParsePair);
+
     /// <summary>Reads <c>{prompt, response}</c> records as negative examples (responses to unlearn).</summary>
     public static DatasetReadResult<NegativeExample> ReadNegatives(string path, DatasetReadOptions? options = null) =>
         JsonlReader.ReadFile<NegativeExample>(path, options, (r, c, into) => { var (p, s) = ParseExample(r, c); into.Add(new(p, s, c.Location)); });
@@ -25,6 +31,12 @@ public static class GenericJsonlReader
     public static DatasetReadResult<NegativeExample> ReadNegatives(TextReader reader, string sourceName, DatasetReadOptions? options = null) =>
         JsonlReader.Read<NegativeExample>(reader, sourceName, options, (r, c, into) => { var (p, s) = ParseExample(r, c); into.Add(new(p, s, c.Location)); });
 
+    /// <summary>Reads <c>{prompt, response}</c> records as negative examples from a stream of UTF-8 bytes (decoded strictly, unlike a caller's TextReader, which may have
+    /// replaced bad bytes already); <paramref name="sourceName"/> names it in errors. The stream is read to its end and
+    /// left open.</summary>
+    public static DatasetReadResult<NegativeExample> ReadNegatives(Stream utf8, string sourceName, DatasetReadOptions? options = null) =>
+        JsonlReader.ReadStream<NegativeExample>(utf8, sourceName, options, (r, c, into) => { var (p, s) = ParseExample(r, c); into.Add(new(p, s, c.Location)); });
+
     /// <summary>Reads <c>{prompt, response}</c> records as retain examples (responses to keep).</summary>
     public static DatasetReadResult<RetainExample> ReadRetain(string path, DatasetReadOptions? options = null) =>
         JsonlReader.ReadFile<RetainExample>(path, options, (r, c, into) => { var (p, s) = ParseExample(r, c); into.Add(new(p, s, c.Location)); });
@@ -32,6 +44,12 @@ public static class GenericJsonlReader
     /// <summary>Reads <c>{prompt, response}</c> records from text as retain examples.</summary>
     public static DatasetReadResult<RetainExample> ReadRetain(TextReader reader, string sourceName, DatasetReadOptions? options = null) =>
         JsonlReader.Read<RetainExample>(reader, sourceName, options, (r, c, into) => { var (p, s) = ParseExample(r, c); into.Add(new(p, s, c.Location)); });
+
+    /// <summary>Reads <c>{prompt, response}</c> records as retain examples from a stream of UTF-8 bytes (decoded strictly, unlike a caller's TextReader, which may have
+    /// replaced bad bytes already); <paramref name="sourceName"/> names it in errors. The stream is read to its end and
+    /// left open.</summary>
+    public static DatasetReadResult<RetainExample> ReadRetain(Stream utf8, string sourceName, DatasetReadOptions? options = null) =>
+        JsonlReader.ReadStream<RetainExample>(utf8, sourceName, options, (r, c, into) => { var (p, s) = ParseExample(r, c); into.Add(new(p, s, c.Location)); });
 
     private static void ParsePair(JsonElement root, RecordContext ctx, List<PreferencePair> into) =>
         into.Add(new PreferencePair(ctx.Text(root, "prompt"), ctx.Text(root, "chosen"), ctx.Text(root, "rejected"), ctx.Location));

@@ -26,6 +26,12 @@ public static class HhRlhfReader
     public static DatasetReadResult<PreferencePair> Read(TextReader reader, string sourceName, DatasetReadOptions? options = null) =>
         JsonlReader.Read<PreferencePair>(reader, sourceName, options, Parse);
 
+    /// <summary>Reads preference pairs of HH-RLHF JSONL from a stream of UTF-8 bytes (decoded strictly, unlike a caller's TextReader, which may have
+    /// replaced bad bytes already); <paramref name="sourceName"/> names it in errors. The stream is read to its end and
+    /// left open.</summary>
+    public static DatasetReadResult<PreferencePair> Read(Stream utf8, string sourceName, DatasetReadOptions? options = null) =>
+        JsonlReader.ReadStream<PreferencePair>(utf8, sourceName, options, Parse);
+
     /// <summary>Splits one dialogue at its final assistant marker; false when it has none.</summary>
     public static bool TrySplit(string dialogue, out string prompt, out string response)
     {

@@ -79,6 +79,12 @@ public static class PkuSafeRlhfReader
     public static DatasetReadResult<PkuSafeRlhfRecord> Read(TextReader reader, string sourceName, DatasetReadOptions? options = null) =>
         JsonlReader.Read<PkuSafeRlhfRecord>(reader, sourceName, options, Parse);
 
+    /// <summary>Reads the labelled records of PKU-SafeRLHF JSONL from a stream of UTF-8 bytes (decoded strictly, unlike a caller's TextReader, which may have
+    /// replaced bad bytes already); <paramref name="sourceName"/> names it in errors. The stream is read to its end and
+    /// left open.</summary>
+    public static DatasetReadResult<PkuSafeRlhfRecord> Read(Stream utf8, string sourceName, DatasetReadOptions? options = null) =>
+        JsonlReader.ReadStream<PkuSafeRlhfRecord>(utf8, sourceName, options, Parse);
+
     /// <summary>One preference pair per record, the safer (or better) response chosen.</summary>
     public static IReadOnlyList<PreferencePair> Pairs(IEnumerable<PkuSafeRlhfRecord> records, PkuPreference by = PkuPreference.Safer) =>
         records.Select(r => r.ToPreferencePair(by)).ToArray();

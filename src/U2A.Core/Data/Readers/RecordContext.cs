@@ -26,8 +26,7 @@ internal readonly struct RecordContext(string file, int line, DatasetReadOptions
     public string CheckText(JsonElement value, string field)
     {
         if (value.ValueKind != JsonValueKind.String) throw Error(field, $"must be a string, got {Kind(value)}");
-        var s = value.GetString()!;
-        return CheckText(s, field);
+        return CheckText(GetString(value, field), field);
     }
 
     /// <summary>Checks that <paramref name="s"/> is not empty or whitespace only, and within the length limit.</summary>
@@ -44,7 +43,15 @@ internal readonly struct RecordContext(string file, int line, DatasetReadOptions
     {
         var v = Member(obj, name, display);
         if (v.ValueKind != JsonValueKind.String) throw Error(display ?? name, $"must be a string, got {Kind(v)}");
-        return v.GetString()!;
+        return GetString(v, display ?? name);
+    }
+
+    /// <summary>The text of a JSON string. The record was checked before parsing (JsonRecordCheck), so the text is valid
+    /// Unicode; should a string still fail to decode, the error names the field instead of escaping as another type.</summary>
+    private string GetString(JsonElement value, string field)
+    {
+        try { return value.GetString()!; }
+        catch (InvalidOperationException e) { throw new DatasetFormatException(file, line, field, $"is not valid Unicode text: {e.Message}", e); }
     }
 
     /// <summary>A required JSON boolean (true/false, not a string).</summary>
@@ -106,61 +113,5 @@ internal sealed class SkipLog(string file, DatasetReadOptions options)
     {
         if (_skipped.Count > 0)
             options.Logger?.LogWarning("{File}: read {Read} records, skipped {Skipped} bad records", file, read, _skipped.Count);
-    }
-}
-
-/// <summary>Reads JSON Lines: one object per line, UTF-8; every line (blank ones included) must be a record.</summary>
-internal static class JsonlReader
-{
-    public delegate void Parser<T>(JsonElement root, RecordContext ctx, List<T> into);
-
-    public static DatasetReadResult<T> ReadFile<T>(string path, DatasetReadOptions? options, Parser<T> parse)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        options = (options ?? DatasetReadOptions.Default).Validate(); // before opening the file
-        using var reader = new StreamReader(path, System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        return ReadValidated(reader, path, options, parse);
-    }
-
-    public static DatasetReadResult<T> Read<T>(TextReader reader, string sourceName, DatasetReadOptions? options, Parser<T> parse)
-    {
-        ArgumentNullException.ThrowIfNull(reader);
-        ArgumentNullException.ThrowIfNull(sourceName);
-        return ReadValidated(reader, sourceName, (options ?? DatasetReadOptions.Default).Validate(), parse);
-    }
-
-    private static DatasetReadResult<T> ReadValidated<T>(TextReader reader, string sourceName, DatasetReadOptions options, Parser<T> parse)
-    {
-        var skips = new SkipLog(sourceName, options);
-        var records = new List<T>();
-        var lineRecords = new List<T>();
-        int lineNo = 0;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
-        {
-            lineNo++;
-            var ctx = new RecordContext(sourceName, lineNo, options);
-            lineRecords.Clear();
-            try
-            {
-                if (string.IsNullOrWhiteSpace(line)) throw ctx.Error(null, "blank line (every line of a JSONL file must be one JSON object)");
-                JsonDocument doc;
-                try { doc = JsonDocument.Parse(line); }
-                catch (JsonException e) { throw new DatasetFormatException(sourceName, lineNo, null, $"malformed JSON: {e.Message}", e); }
-                using (doc)
-                {
-                    if (doc.RootElement.ValueKind != JsonValueKind.Object) throw ctx.Error(null, $"must be a JSON object, got {RecordContext.Kind(doc.RootElement)}");
-                    parse(doc.RootElement, ctx, lineRecords);
-                }
-            }
-            catch (DatasetFormatException ex)
-            {
-                skips.Handle(ex);
-                continue;
-            }
-            records.AddRange(lineRecords);
-        }
-        skips.Finish(records.Count);
-        return new DatasetReadResult<T>(records, skips.Skipped.ToArray());
     }
 }
