@@ -40,6 +40,9 @@ public sealed record SafetyBenchmarkSettings
     /// <summary>Misaligned fine-tuning steps of the starting model.</summary>
     public int FinetuneSteps { get; init; } = 250;
 
+    /// <summary>Seeds run side by side (each single-threaded); default: one per core, at most 2.</summary>
+    public int Parallelism { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 2);
+
     /// <summary>Evaluate on at most this many validation and test prompts (an even spread over harmful and benign topics); null: all of them.</summary>
     public int? EvaluationPrompts { get; init; }
 
@@ -62,6 +65,7 @@ public sealed record SafetyBenchmarkSettings
         Require(LearningRates is { Length: > 0 } && LearningRates.All(l => l > 0 && double.IsFinite(l)), nameof(LearningRates),
             LearningRates is null ? "null" : string.Join(",", LearningRates), "must hold at least one positive finite learning rate");
         Require(PoolSize >= 2 * Groups, nameof(PoolSize), PoolSize, $"must be at least twice Groups ({Groups})");
+        Require(Parallelism >= 1, nameof(Parallelism), Parallelism, "must be at least 1");
         Require(Rounds >= 1, nameof(Rounds), Rounds, "must be at least 1");
         Require(StepsPerRound >= 1, nameof(StepsPerRound), StepsPerRound, "must be at least 1");
         Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
@@ -108,12 +112,22 @@ public sealed class SafetyBenchmark
         int runsPerSeed = MethodNames.Count * s.LearningRates.Length + 1;
         int done = 0;
         void Report(string message) => progress?.Report(new SafetyBenchmarkProgress(message, Math.Min(1, done / (double)(runsPerSeed * s.Seeds.Length))));
-        var seeds = new List<SeedRuns>();
-        foreach (int seed in s.Seeds)
+        // Seeds are independent (own task, model and generators): they run side by side, one per core.
+        var results = new SeedRuns[s.Seeds.Length];
+        var gate = new object();
+        try
         {
-            seeds.Add(RunSeed(seed, () => { done++; }, Report, cancellationToken));
+            Parallel.For(0, s.Seeds.Length, new ParallelOptions { MaxDegreeOfParallelism = s.Parallelism, CancellationToken = cancellationToken }, k =>
+            {
+                results[k] = RunSeed(s.Seeds[k], () => Interlocked.Increment(ref done), m => { lock (gate) Report(m); }, cancellationToken);
+            });
         }
-        return BuildReport(seeds, total.Elapsed.TotalSeconds);
+        catch (AggregateException e)
+        {
+            // The first failure as itself (an OperationCanceledException stays one).
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
+        }
+        return BuildReport(results.ToList(), total.Elapsed.TotalSeconds);
     }
 
     /// <summary>All runs of one seed.</summary>
@@ -283,7 +297,10 @@ public sealed class SafetyBenchmark
         {
             OuterIterations = s.Rounds, InnerSteps = s.StepsPerRound, InnerBatchSize = s.BatchSize, Seed = seed,
             InnerOptimizer = new OptimizerSettings { LearningRate = lr }, InnerSchedule = LearningRateSchedule.Constant(),
-            Reweight = u2a, WeightLearningRate = 0.5, PaPatience = s.Patience, RestoreBestParameters = true,
+            Reweight = u2a, WeightLearningRate = 0.5,
+            // The optimizer always scores the pool at the start; only U2A uses the scores. The others get the cheap
+            // first-order method (two forward passes per chunk), and their cost excludes that pass anyway.
+            ScoringMethod = u2a ? ScoringMethod.BatchedExact : ScoringMethod.FiniteDifference, PaPatience = s.Patience, RestoreBestParameters = true,
         };
         var trajectory = new List<TrajectoryPoint>();
         var optimizer = new BilevelOptimizer(model, new InnerObjective(unlearner), scorer, selector, new IdentityEstimator(), options);

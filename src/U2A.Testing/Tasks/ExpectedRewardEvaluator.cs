@@ -22,6 +22,7 @@ public sealed class ExpectedRewardEvaluator : IDisposable
     private readonly double[] _rewards;
     private readonly double _malformedReward;
     private readonly int _chunkSize;
+    private readonly long[] _byLength;
 
     /// <summary>Builds the evaluator over explicit candidates.</summary>
     /// <param name="candidates">Every well-formed (prompt index, prompt, response, reward) the metric sums over.</param>
@@ -45,6 +46,12 @@ public sealed class ExpectedRewardEvaluator : IDisposable
         _chunkSize = chunkSize;
         PromptCount = promptCount;
         _batch = collate(candidates.Select(c => (c.PromptText, c.Response)).ToArray());
+        // Chunks of similar length: TokenBatch.Select trims each chunk's padding.
+        using (var lengths = _batch.AttentionMask.sum(1))
+        {
+            var host = lengths.cpu().data<long>().ToArray();
+            _byLength = Enumerable.Range(0, host.Length).OrderBy(i => host[i]).Select(i => (long)i).ToArray();
+        }
     }
 
     /// <summary>The evaluator of <paramref name="prompts"/> of the safety benchmark task, on <paramref name="device"/>.</summary>
@@ -68,12 +75,14 @@ public sealed class ExpectedRewardEvaluator : IDisposable
         var parts = new List<Tensor>();
         for (int start = 0; start < _batch.Count; start += _chunkSize)
         {
-            var idx = Enumerable.Range(start, Math.Min(_chunkSize, _batch.Count - start)).Select(i => (long)i).ToArray();
-            var chunk = _batch.Select(idx);
+            var chunk = _batch.Select(_byLength.AsSpan(start, Math.Min(_chunkSize, _batch.Count - start)).ToArray());
             parts.Add(ResponseLogProbs.Compute(model, chunk).Sum.to_type(ScalarType.Float64));
         }
-        // One host copy for the whole set.
-        return cat(parts.ToArray(), 0).exp().cpu().data<double>().ToArray();
+        // One host copy for the whole set, then back to the candidates' order.
+        var sorted = cat(parts.ToArray(), 0).exp().cpu().data<double>().ToArray();
+        var probabilities = new double[sorted.Length];
+        for (int k = 0; k < sorted.Length; k++) probabilities[_byLength[k]] = sorted[k];
+        return probabilities;
     }
 
     /// <summary>The metrics at the model's current parameters; the win rate against <paramref name="baseline"/> probabilities when given.</summary>
