@@ -26,8 +26,8 @@ public static class BenchmarkTable
         sb.AppendLine();
         sb.AppendLine(string.Format(c, "C1 (>= 20% of groups lower PA and >= 20% raise it): {0:P0} lower, {1:P0} raise -> {2}", k.C1ShareLower, k.C1ShareRaise, Verdict(k.C1Holds)));
         foreach (var e in k.C2)
-            sb.AppendLine(string.Format(c, "C2 {0,-8} U2A {1:F3} vs whole pool {2:F3}: margin {3:+0.000;-0.000} (needs > {4:F3}), forget-NLL ratio {5:F2} (needs >= 0.90) -> {6}",
-                e.Unlearner, e.U2aPa, e.PlainPa, e.Margin, e.RequiredMargin, e.ForgetNllRatio, Verdict(e.Holds)));
+            sb.AppendLine(string.Format(c, "C2 {0,-8} U2A {1:F3} vs whole pool {2:F3}: margin {3:+0.000;-0.000} (needs > {4:F3}; paired 95% CI {7:F3}..{8:F3}, U2A higher on {9} of {10} seeds), forget-NLL ratio {5:F2} (needs >= 0.90) -> {6}",
+                e.Unlearner, e.U2aPa, e.PlainPa, e.Margin, e.RequiredMargin, e.ForgetNllRatio, Verdict(e.Holds), e.PairedLow, e.PairedHigh, e.SeedsWon, r.Seeds.Length));
         sb.AppendLine(string.Format(c, "C3 (best U2A variant {0} >= 95% of DPO's PA): ratio {1} -> {2}", k.BestU2aVariant, k.C3Ratio is { } r3 ? r3.ToString("F2", c) : "n/a (DPO's PA <= 0)", Verdict(k.C3Holds)));
         sb.AppendLine(string.Format(c, "C4 (<= 10% of DPO's steps and <= 25% of its time to target): steps ratio {0}, time ratio {1} -> {2}",
             k.C4StepsRatio is { } s ? s.ToString("F2", c) : "n/a", k.C4SecondsRatio is { } t ? t.ToString("F2", c) : "n/a", Verdict(k.C4Holds)));

@@ -489,8 +489,10 @@ public sealed class SafetyBenchmark
             var u = M("U2A+" + x); var p = M(x);
             double required = Math.Max(u.PaScoreStd, p.PaScoreStd);
             double ratio = u.ForgetNllMean / p.ForgetNllMean;
+            var paired = SeedStatistics.PairedDifference(p.PerSeed.Select(r => r.PaScore).ToArray(), u.PerSeed.Select(r => r.PaScore).ToArray());
             return new C2Entry(x, u.PaScoreMean, p.PaScoreMean, u.PaScoreMean - p.PaScoreMean, required, ratio,
-                u.PaScoreMean - p.PaScoreMean > required && ratio >= 0.9);
+                u.PaScoreMean - p.PaScoreMean > required && ratio >= 0.9, paired.Low, paired.High,
+                u.PerSeed.Where((r, i) => r.PaScore > p.PerSeed[i].PaScore).Count());
         }).ToArray();
         var best = methods.Where(m => m.Name.StartsWith("U2A+", StringComparison.Ordinal)).OrderByDescending(m => m.PaScoreMean).First();
         var dpo = M("DPO");
