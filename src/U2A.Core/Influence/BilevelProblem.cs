@@ -20,6 +20,7 @@ public sealed class BilevelProblem
     /// <param name="objective">J(theta) at the current parameters: a scalar with graph (lower is better).</param>
     /// <param name="perExampleLosses">l_i(theta) for the given candidate indices: a vector [n] with graph.</param>
     /// <param name="exampleCount">N, the number of candidates that <paramref name="perExampleLosses"/> accepts.</param>
+    /// <param name="objectiveName">The name of J's source for error messages (an <c>IAlignmentScorer</c>'s Name, say), or null.</param>
     /// <remarks>
     /// The closures are called fresh for every gradient: each call must compute its tensor anew at the current parameters.
     /// Every gradient is checked before it is taken (see <see cref="Gradient(Tensor, string, bool)"/>): an output without
@@ -28,7 +29,7 @@ public sealed class BilevelProblem
     /// </remarks>
     /// <exception cref="ArgumentException">A parameter is null, disposed, not floating point, listed twice, or does not require grad.</exception>
     public BilevelProblem(IReadOnlyList<Tensor> parameters, Func<Tensor> innerLoss, Func<Tensor> objective,
-        Func<IReadOnlyList<long>, Tensor> perExampleLosses, int exampleCount)
+        Func<IReadOnlyList<long>, Tensor> perExampleLosses, int exampleCount, string? objectiveName = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (parameters.Count == 0)
@@ -50,12 +51,14 @@ public sealed class BilevelProblem
         Objective = objective ?? throw new ArgumentNullException(nameof(objective));
         PerExampleLosses = perExampleLosses ?? throw new ArgumentNullException(nameof(perExampleLosses));
         ExampleCount = exampleCount;
+        _objectiveName = objectiveName is null ? ObjectiveName : $"the alignment objective J of '{objectiveName}' (BilevelProblem.Objective)";
     }
 
     /// <summary>theta, in order.</summary>
     public IReadOnlyList<Tensor> Parameters => _parameters;
 
     private readonly Tensor[] _parameters;
+    private readonly string _objectiveName;
 
     /// <summary>L(theta; w), scalar.</summary>
     public Func<Tensor> InnerLoss { get; }
@@ -94,7 +97,7 @@ public sealed class BilevelProblem
         GradientGuard.Grad(scalar, _parameters, what, ComputeFresh, createGraph);
 
     /// <summary>J at the current parameters, checked not to be the tensor the closure returned last time.</summary>
-    internal Tensor ObjectiveValue() => Fresh(Objective(), 0, ObjectiveName);
+    internal Tensor ObjectiveValue() => Fresh(Objective(), 0, _objectiveName);
 
     /// <summary>L at the current parameters, checked not to be the tensor the closure returned last time.</summary>
     internal Tensor InnerLossValue() => Fresh(InnerLoss(), 1, InnerLossName);
@@ -126,7 +129,7 @@ public sealed class BilevelProblem
     {
         using var scope = NewDisposeScope();
         var j = ObjectiveValue();
-        var g = Gradient(j, ObjectiveName);
+        var g = Gradient(j, _objectiveName);
         ParameterVector.MoveToOuter(g);
         return g;
     }
