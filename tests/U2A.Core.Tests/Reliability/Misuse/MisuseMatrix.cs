@@ -260,6 +260,9 @@ internal static class MisuseMatrix
             using var direction = w.Direction();
             new InfluenceScorer(ScoringMethod.FiniteDifference).Score(problem, direction);
         }),
+        C("influence-direction/no-terms", Arg, ["terms", "at least one"], () => new InfluenceDirection([]).Dispose()),
+        C("influence-direction/null-direction", Arg, ["terms[0]", "null"], () => new InfluenceDirection([new InfluenceTerm(null, null!)]).Dispose()),
+        C("influence-direction/disposed-tensor", Arg, ["terms[0]", "disposed"], () => { var t = zeros(2); t.Dispose(); new InfluenceDirection([new InfluenceTerm(null, [t])]).Dispose(); }),
         W("hessian-vector-product/vector-of-wrong-shape", Arg, ["v[0]", "shape"], w =>
             w.RawProblem().InnerHessianVectorProduct(w.Model.TrainableParameters.Select(p => zeros(1, dtype: p.dtype)).ToArray())),
 

@@ -2,19 +2,14 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Tests.Reliability.Misuse;
 
-/// <summary>
-/// Runs the in-process misuse matrix (<see cref="MisuseMatrix"/>): each case must throw exactly its exception type, with
-/// a message that names the field, value or component at fault. In the global-RNG collection because the end-to-end
-/// cases run the training loop, which seeds torch's global generator.
-/// </summary>
-[Collection(U2A.Core.Tests.Training.GlobalRngCollection.Name)]
-public class MisuseMatrixTests
+/// <summary>Runs one case of the in-process misuse matrix (<see cref="MisuseMatrix"/>).</summary>
+internal static class MisuseAssert
 {
-    public static TheoryData<string> Cases => new(MisuseMatrix.All.Select(c => c.Name));
+    /// <summary>Cases that run the training loop, which seeds torch's global generator.</summary>
+    public static bool SeedsGlobalRng(string name) => name.StartsWith("run/", StringComparison.Ordinal) || name.StartsWith("dpo-trainer/", StringComparison.Ordinal);
 
-    [Theory]
-    [MemberData(nameof(Cases))]
-    public void Misuse_throws_a_dotnet_exception_that_names_the_fault(string name)
+    /// <summary>The case must throw exactly its exception type, with a message naming the field, value or component at fault.</summary>
+    public static void ThrowsAsStated(string name)
     {
         var c = MisuseMatrix.Find(name);
         Exception? thrown;
@@ -24,6 +19,16 @@ public class MisuseMatrixTests
         foreach (var fragment in c.MessageContains)
             Assert.Contains(fragment, thrown.Message, StringComparison.OrdinalIgnoreCase);
     }
+}
+
+/// <summary>The misuse matrix's cases that do not touch torch's global generator (they run in parallel with other classes).</summary>
+public class MisuseMatrixTests
+{
+    public static TheoryData<string> Cases => new(MisuseMatrix.All.Select(c => c.Name).Where(n => !MisuseAssert.SeedsGlobalRng(n)));
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Misuse_throws_a_dotnet_exception_that_names_the_fault(string name) => MisuseAssert.ThrowsAsStated(name);
 
     [Fact]
     public void The_matrix_has_at_least_80_distinct_cases_and_none_of_the_once_aborting_ones()
@@ -33,4 +38,16 @@ public class MisuseMatrixTests
         Assert.Equal(names.Count, names.Distinct().Count());
         Assert.Empty(names.Intersect(U2A.Core.MisuseProbe.AbortCases.All.Select(c => c.Name)));
     }
+}
+
+/// <summary>The misuse matrix's end-to-end cases (BilevelOptimizer.Run, DpoTrainer.Train): in the global-RNG collection,
+/// because the training loop seeds torch's global generator.</summary>
+[Collection(U2A.Core.Tests.Training.GlobalRngCollection.Name)]
+public class MisuseMatrixRunTests
+{
+    public static TheoryData<string> Cases => new(MisuseMatrix.All.Select(c => c.Name).Where(MisuseAssert.SeedsGlobalRng));
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Misuse_of_a_whole_run_throws_a_dotnet_exception_that_names_the_fault(string name) => MisuseAssert.ThrowsAsStated(name);
 }
