@@ -124,7 +124,8 @@ public sealed class InfluenceScorer
             var u = zeros(losses.shape, dtype: losses.dtype, device: losses.device).requires_grad_();
             var g = problem.Gradient((losses * u).sum(), BilevelProblem.PerExampleName, createGraph: true);
             var gv = ParameterVector.DotTensor(g, v);
-            // g . v has no graph (or does not involve u) only when every loss is linear in theta along v with no u term: scores 0.
+            // Defensive: g is linear in u, so g . v has a graph through u; were it ever without one, the scores would be 0 (and
+            // autograd.grad would abort the process), so that case gives zeros.
             var su = gv.requires_grad ? GradientGuard.Grad(gv, new[] { u }, "the batched directional derivative g(u) . v", "", unusedIsError: false)[0] : null;
             var values = su is null ? new double[chunk.Length] : su.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             Array.Copy(values, 0, s, start, chunk.Length);
