@@ -90,6 +90,7 @@ public sealed class CausalLMRewardModel : IRewardModel, IDisposable
     {
         ArgumentNullException.ThrowIfNull(batch);
         using var scope = NewDisposeScope();
+        ModelInputs.CheckVocabulary(batch, Backbone.VocabularySize, Backbone);
         var hidden = Backbone.HiddenStates(batch.InputIds, batch.AttentionMask);
         // Index of each row's last real token: the largest position whose mask is 1 (no host sync).
         var positions = arange(batch.Length, dtype: ScalarType.Int64, device: batch.Device).unsqueeze(0);

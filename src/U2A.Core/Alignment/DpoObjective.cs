@@ -1,5 +1,6 @@
 using TorchSharp;
 using U2A.Core.Data;
+using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Unlearning;
 using static TorchSharp.torch;
@@ -64,6 +65,7 @@ public sealed class DpoObjective : IAlignmentScorer
             var (c, r, rc, rr) = LogProbs(model, chunk);
             total = total + DpoLoss.PerPair(c, r, rc, rr, Options.Beta, Options.LossType).sum();
         }
+        GradientGuard.ThrowIfAdaptersOff(model, total, "DpoObjective.Objective (J)");
         return (total / _pairs.Count).MoveToOuterDisposeScope();
     }
 

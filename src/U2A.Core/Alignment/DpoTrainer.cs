@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using U2A.Core.Data;
+using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Training;
 using static TorchSharp.torch;
@@ -128,6 +129,7 @@ public sealed class DpoTrainer
     {
         var batch = pairs.Select(indices);   // freed by the loop's dispose scope
         var chosen = ResponseLogProbs.Compute(_model, batch.Chosen);
+        GradientGuard.ThrowIfAdaptersOff(_model, chosen.Sum, "DpoTrainer.Train");
         var rejected = ResponseLogProbs.Compute(_model, batch.Rejected);
         var loss = DpoLoss.PerPair(chosen, rejected, batch.ReferenceChosen!, batch.ReferenceRejected!, Options.Beta, Options.LossType).mean();
         var metrics = DpoMetrics.Compute(chosen, rejected, batch.ReferenceChosen!, batch.ReferenceRejected!, Options.Beta, Options.LossType);
@@ -143,10 +145,11 @@ public sealed class DpoTrainer
         {
             var policy = reference ?? (snapshot = new ParameterSnapshotReference(_model));
             _model.SetTraining(false);
-            var c = ForgetBatch.WithReference(data.Chosen, policy).Reference!;
-            var r = ForgetBatch.WithReference(data.Rejected, policy).Reference!;
-            owned.AddRange(new[] { c.Sum, c.TokenCount, r.Sum, r.TokenCount });
-            return new PreferenceBatch(data.Chosen, data.Rejected, c, r);
+            var c = ForgetBatch.ReferenceLogProbs(data.Chosen, policy, 64);
+            owned.AddRange(new[] { c.Sum, c.TokenCount });
+            var r = ForgetBatch.ReferenceLogProbs(data.Rejected, policy, 64);
+            owned.AddRange(new[] { r.Sum, r.TokenCount });
+            return new PreferenceBatch(data.Chosen, data.Rejected, c, r); // a view: never disposed (the caller owns the tokens, `owned` the rest)
         }
         finally
         {

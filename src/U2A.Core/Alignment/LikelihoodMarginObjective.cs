@@ -1,3 +1,4 @@
+using U2A.Core.Influence;
 using TorchSharp;
 using U2A.Core.Data;
 using U2A.Core.Models;
@@ -51,7 +52,9 @@ public sealed class LikelihoodMarginObjective : IAlignmentScorer
     {
         ArgumentNullException.ThrowIfNull(model);
         using var scope = NewDisposeScope();
-        return (-MarginSum(model, CancellationToken.None) / _pairs.Count).MoveToOuterDisposeScope();
+        var sum = MarginSum(model, CancellationToken.None);
+        GradientGuard.ThrowIfAdaptersOff(model, sum, "LikelihoodMarginObjective.Objective (J)");
+        return (-sum / _pairs.Count).MoveToOuterDisposeScope();
     }
 
     /// <summary>The mean margin <c>-J</c>, without gradients.</summary>

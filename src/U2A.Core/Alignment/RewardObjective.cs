@@ -1,5 +1,6 @@
 using TorchSharp;
 using U2A.Core.Data;
+using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Unlearning;
 using static TorchSharp.torch;
@@ -80,7 +81,14 @@ public sealed class RewardObjective : IAlignmentScorer, IDisposable
                 throw new ArgumentException($"the reward model returned shape [{string.Join(", ", r.shape)}] for {rows.Length} sequences; expected [{rows.Length}].", nameof(rewardModel));
             parts.Add(r.to(ScalarType.Float64, CPU));
         }
-        _rewards = cat(parts, 0).reshape(PromptCount, candidatesPerPrompt).DetachFromDisposeScope();
+        var rewards = cat(parts, 0);
+        var bad = rewards.isfinite().logical_not().nonzero();
+        if (bad.shape[0] > 0)
+        {
+            long row = bad[0, 0].ToInt64();
+            throw new ArgumentException($"the reward model {rewardModel.GetType().Name} gave candidate {row} the reward {rewards[row].ToDouble()}; rewards must be finite.", nameof(rewardModel));
+        }
+        _rewards = rewards.reshape(PromptCount, candidatesPerPrompt).DetachFromDisposeScope();
     }
 
     /// <summary>The options.</summary>
@@ -115,7 +123,9 @@ public sealed class RewardObjective : IAlignmentScorer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         using var scope = NewDisposeScope();
-        return (-ExpectedRewardSum(model, CancellationToken.None) / PromptCount).MoveToOuterDisposeScope();
+        var sum = ExpectedRewardSum(model, CancellationToken.None);
+        GradientGuard.ThrowIfAdaptersOff(model, sum, "RewardObjective.Objective (J)");
+        return (-sum / PromptCount).MoveToOuterDisposeScope();
     }
 
     /// <summary>The mean reward of generated responses to the held-out prompts, or the expected candidate reward <c>-J</c> when no evaluation was given.</summary>

@@ -14,31 +14,51 @@ namespace U2A.Core.Influence;
 /// </summary>
 public sealed class BilevelProblem
 {
-    /// <summary>Creates the problem; validates that the parameters are leaf tensors that require gradients.</summary>
-    /// <param name="parameters">theta: the trainable parameters, in a fixed order, updated in place.</param>
+    /// <summary>Creates the problem; validates that the parameters are distinct tensors that require gradients.</summary>
+    /// <param name="parameters">theta: the trainable parameters, in a fixed order, updated in place (borrowed: they stay the caller's).</param>
     /// <param name="innerLoss">L(theta; w) at the current parameters and current weights: a scalar with graph.</param>
     /// <param name="objective">J(theta) at the current parameters: a scalar with graph (lower is better).</param>
     /// <param name="perExampleLosses">l_i(theta) for the given candidate indices: a vector [n] with graph.</param>
     /// <param name="exampleCount">N, the number of candidates that <paramref name="perExampleLosses"/> accepts.</param>
+    /// <param name="objectiveName">The name of J's source for error messages (an <c>IAlignmentScorer</c>'s Name, say), or null.</param>
+    /// <remarks>
+    /// The closures are called fresh for every gradient: each call must compute its tensor anew at the current parameters.
+    /// Every gradient is checked before it is taken (see <see cref="Gradient(Tensor, string, bool)"/>): an output without
+    /// an autograd graph, not a scalar, or depending on none of the parameters throws <see cref="InvalidOperationException"/>
+    /// instead of reaching <c>torch.autograd.grad</c>, where TorchSharp would abort the process.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A parameter is null, disposed, not floating point, listed twice, or does not require grad.</exception>
     public BilevelProblem(IReadOnlyList<Tensor> parameters, Func<Tensor> innerLoss, Func<Tensor> objective,
-        Func<IReadOnlyList<long>, Tensor> perExampleLosses, int exampleCount)
+        Func<IReadOnlyList<long>, Tensor> perExampleLosses, int exampleCount, string? objectiveName = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (parameters.Count == 0) throw new ArgumentException("parameters must not be empty.", nameof(parameters));
+        if (parameters.Count == 0)
+            throw new ArgumentException("parameters must not be empty: there is nothing to differentiate (a model whose TrainableParameters is empty, or a LoraModel with no adapters?).", nameof(parameters));
+        var seen = new HashSet<IntPtr>();
         for (int i = 0; i < parameters.Count; i++)
-            if (!parameters[i].requires_grad) throw new ArgumentException($"parameters[{i}] does not require grad.", nameof(parameters));
+        {
+            var p = parameters[i];
+            if (p is null || p.IsInvalid) throw new ArgumentException($"parameters[{i}] is null or disposed.", nameof(parameters));
+            if (!p.is_floating_point()) throw new ArgumentException($"parameters[{i}] is {p.dtype}; only floating-point tensors have gradients.", nameof(parameters));
+            if (!p.requires_grad)
+                throw new ArgumentException($"parameters[{i}] {GradientGuard.Shape(p)} does not require grad (it is frozen): set requires_grad = true on it, " +
+                    "or leave it out of the trainable parameters.", nameof(parameters));
+            if (!seen.Add(p.Handle)) throw new ArgumentException($"parameters[{i}] is listed twice.", nameof(parameters));
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(exampleCount, 1);
         _parameters = parameters.ToArray();
         InnerLoss = innerLoss ?? throw new ArgumentNullException(nameof(innerLoss));
         Objective = objective ?? throw new ArgumentNullException(nameof(objective));
         PerExampleLosses = perExampleLosses ?? throw new ArgumentNullException(nameof(perExampleLosses));
         ExampleCount = exampleCount;
+        _objectiveName = objectiveName is null ? ObjectiveName : $"the alignment objective J of '{objectiveName}' (BilevelProblem.Objective)";
     }
 
     /// <summary>theta, in order.</summary>
     public IReadOnlyList<Tensor> Parameters => _parameters;
 
     private readonly Tensor[] _parameters;
+    private readonly string _objectiveName;
 
     /// <summary>L(theta; w), scalar.</summary>
     public Func<Tensor> InnerLoss { get; }
@@ -52,22 +72,64 @@ public sealed class BilevelProblem
     /// <summary>N.</summary>
     public int ExampleCount { get; }
 
+    /// <summary>How the objective J is named in messages.</summary>
+    internal const string ObjectiveName = "the alignment objective J (BilevelProblem.Objective: IAlignmentScorer.Objective in BilevelOptimizer)";
+
+    /// <summary>How the inner loss L is named in messages.</summary>
+    internal const string InnerLossName = "the inner loss L (BilevelProblem.InnerLoss: InnerObjective.Value in BilevelOptimizer)";
+
+    /// <summary>How a per-example loss is named in messages.</summary>
+    internal const string PerExampleName = "a per-example loss l_i (BilevelProblem.PerExampleLosses: IUnlearner.PerExampleLoss in BilevelOptimizer)";
+
+    private const string ComputeFresh = "Compute it with tensor operations from the model's forward at the current parameters, on every call.";
+
+    // The tensors the closures returned last (weakly held): a closure that hands back the same tensor twice is a cache whose graph
+    // the first gradient freed, and a second gradient through it would abort the process.
+    private readonly WeakReference<Tensor>?[] _lastReturned = new WeakReference<Tensor>?[2];
+
     /// <summary>The gradient of a scalar with respect to <see cref="Parameters"/>; an unused parameter gets zeros.</summary>
-    internal Tensor[] Gradient(Tensor scalar, bool createGraph = false)
+    /// <exception cref="InvalidOperationException">The scalar cannot be differentiated (see <see cref="GradientGuard"/>).</exception>
+    internal Tensor[] Gradient(Tensor scalar, bool createGraph = false) =>
+        Gradient(scalar, "the differentiated scalar (a loss or objective of the bi-level problem)", createGraph);
+
+    /// <summary>The gradient of the scalar <paramref name="what"/> names, after the guard's checks.</summary>
+    internal Tensor[] Gradient(Tensor scalar, string what, bool createGraph = false) =>
+        GradientGuard.Grad(scalar, _parameters, what, ComputeFresh, createGraph);
+
+    /// <summary>J at the current parameters, checked not to be the tensor the closure returned last time.</summary>
+    internal Tensor ObjectiveValue() => Fresh(Objective(), 0, _objectiveName);
+
+    /// <summary>L at the current parameters, checked not to be the tensor the closure returned last time.</summary>
+    internal Tensor InnerLossValue() => Fresh(InnerLoss(), 1, InnerLossName);
+
+    /// <summary>l_i for <paramref name="indices"/>, checked to be a floating-point vector with one loss per index.</summary>
+    internal Tensor PerExampleValues(IReadOnlyList<long> indices)
     {
-        var grads = autograd.grad(new[] { scalar }, _parameters, retain_graph: createGraph, create_graph: createGraph, allow_unused: true);
-        var result = new Tensor[Parameters.Count];
-        for (int i = 0; i < result.Length; i++)
-            result[i] = grads[i] is null || grads[i].IsInvalid ? zeros_like(Parameters[i]) : grads[i];
-        return result;
+        var losses = PerExampleLosses(indices);
+        if (losses is null) throw new InvalidOperationException($"{PerExampleName} is null for {indices.Count} candidate(s).");
+        if (losses.dim() != 1 || losses.shape[0] != indices.Count)
+            throw new InvalidOperationException($"{PerExampleName} has shape {GradientGuard.Shape(losses)} for {indices.Count} candidate(s); it must be a vector " +
+                $"[{indices.Count}], one loss per candidate (not reduced to a mean or a sum).");
+        if (!losses.is_floating_point())
+            throw new InvalidOperationException($"{PerExampleName} is {losses.dtype}; it must be floating point to be differentiated.");
+        return losses;
+    }
+
+    private Tensor Fresh(Tensor value, int slot, string what)
+    {
+        if (value is not null && _lastReturned[slot] is { } last && last.TryGetTarget(out var previous) && ReferenceEquals(previous, value) && !value.IsInvalid && value.requires_grad)
+            throw new InvalidOperationException($"{what} returned the same tensor object as on its previous call: a cached tensor, whose autograd graph " +
+                $"the previous gradient freed. {ComputeFresh}");
+        if (value is not null) _lastReturned[slot] = new WeakReference<Tensor>(value);
+        return value!;
     }
 
     /// <summary>grad J at the current parameters (no graph).</summary>
     public Tensor[] ObjectiveGradient()
     {
         using var scope = NewDisposeScope();
-        var j = Objective();
-        var g = Gradient(j);
+        var j = ObjectiveValue();
+        var g = Gradient(j, _objectiveName);
         ParameterVector.MoveToOuter(g);
         return g;
     }
@@ -79,12 +141,30 @@ public sealed class BilevelProblem
     public Tensor[] InnerHessianVectorProduct(IReadOnlyList<Tensor> v)
     {
         using var scope = NewDisposeScope();
-        var loss = InnerLoss();
-        var g = Gradient(loss, createGraph: true);
+        CheckShapes(v, "v");
+        var loss = InnerLossValue();
+        var g = Gradient(loss, InnerLossName, createGraph: true);
         var gv = ParameterVector.DotTensor(g, v);
-        var hv = gv.requires_grad ? Gradient(gv) : ParameterVector.ZerosLike(Parameters);
+        // grad L . v has no graph, or depends on no parameter, when L is linear in theta: then H v = 0.
+        var hv = gv.requires_grad
+            ? GradientGuard.Grad(gv, _parameters, "grad L . v (the Hessian-vector product)", ComputeFresh, unusedIsError: false)
+            : ParameterVector.ZerosLike(Parameters);
         var result = hv.Select(t => t.detach()).ToArray();
         ParameterVector.MoveToOuter(result);
         return result;
+    }
+
+    /// <summary>Throws unless <paramref name="vector"/> has one tensor per parameter, each of its shape.</summary>
+    internal void CheckShapes(IReadOnlyList<Tensor> vector, string name)
+    {
+        ArgumentNullException.ThrowIfNull(vector, name);
+        if (vector.Count != _parameters.Length)
+            throw new ArgumentException($"{name} has {vector.Count} tensors but the problem has {_parameters.Length} parameters.", name);
+        for (int i = 0; i < vector.Count; i++)
+        {
+            if (vector[i] is null || vector[i].IsInvalid) throw new ArgumentException($"{name}[{i}] is null or disposed.", name);
+            if (!vector[i].shape.SequenceEqual(_parameters[i].shape))
+                throw new ArgumentException($"{name}[{i}] has shape {GradientGuard.Shape(vector[i])} but parameter {i} has {GradientGuard.Shape(_parameters[i])}.", name);
+        }
     }
 }

@@ -18,10 +18,19 @@ public sealed record InfluenceTerm(IReadOnlyList<Tensor>? Point, IReadOnlyList<T
 /// </summary>
 public sealed class InfluenceDirection : IDisposable
 {
-    /// <summary>Creates a direction from its terms; takes ownership of their tensors.</summary>
+    /// <summary>Creates a direction from its terms; takes ownership of their tensors (they leave any dispose scope and are
+    /// disposed with this object).</summary>
+    /// <exception cref="ArgumentException">There is no term, a term or its direction is null, or a tensor is null or disposed.</exception>
     public InfluenceDirection(IReadOnlyList<InfluenceTerm> terms, IReadOnlyDictionary<string, double>? diagnostics = null)
     {
+        ArgumentNullException.ThrowIfNull(terms);
         if (terms.Count == 0) throw new ArgumentException("at least one term is needed.", nameof(terms));
+        for (int i = 0; i < terms.Count; i++)
+        {
+            if (terms[i]?.Direction is not { } direction) throw new ArgumentException($"terms[{i}] or its Direction is null.", nameof(terms));
+            if (direction.Concat(terms[i].Point ?? []).Any(t => t is null || t.IsInvalid))
+                throw new ArgumentException($"terms[{i}] holds a null or disposed tensor.", nameof(terms));
+        }
         Terms = terms;
         Diagnostics = diagnostics ?? new Dictionary<string, double>();
         foreach (var t in terms)

@@ -45,12 +45,32 @@ public sealed class InfluenceScorer
     public double FiniteDifferenceStep { get; }
 
     /// <summary>Scores every candidate 0..N-1.</summary>
-    public double[] Score(BilevelProblem problem, InfluenceDirection direction, CancellationToken cancellationToken = default) =>
-        Score(problem, direction, Enumerable.Range(0, problem.ExampleCount).Select(i => (long)i).ToArray(), cancellationToken);
+    /// <exception cref="ArgumentException">The direction does not match the problem's parameters.</exception>
+    /// <exception cref="InvalidOperationException">A per-example loss is not a floating-point vector with one loss per candidate, or
+    /// (exact methods) has no autograd graph to the parameters; the message names the cause.</exception>
+    public double[] Score(BilevelProblem problem, InfluenceDirection direction, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        return Score(problem, direction, Enumerable.Range(0, problem.ExampleCount).Select(i => (long)i).ToArray(), cancellationToken);
+    }
 
     /// <summary>Scores the candidates at <paramref name="indices"/>, in that order.</summary>
+    /// <exception cref="ArgumentException">An index is outside 0..N-1, or the direction does not match the problem's parameters.</exception>
+    /// <exception cref="InvalidOperationException">A per-example loss is not a floating-point vector with one loss per candidate, or
+    /// (exact methods) has no autograd graph to the parameters; the message names the cause.</exception>
     public double[] Score(BilevelProblem problem, InfluenceDirection direction, IReadOnlyList<long> indices, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(direction);
+        ArgumentNullException.ThrowIfNull(indices);
+        for (int i = 0; i < indices.Count; i++)
+            if (indices[i] < 0 || indices[i] >= problem.ExampleCount)
+                throw new ArgumentOutOfRangeException(nameof(indices), indices[i], $"indices[{i}] = {indices[i]} is outside the {problem.ExampleCount} candidates of the problem.");
+        for (int t = 0; t < direction.Terms.Count; t++)
+        {
+            problem.CheckShapes(direction.Terms[t].Direction, $"direction.Terms[{t}].Direction");
+            if (direction.Terms[t].Point is { } point) problem.CheckShapes(point, $"direction.Terms[{t}].Point");
+        }
         var scores = new double[indices.Count];
         var parameters = problem.Parameters;
         var current = ParameterVector.Clone(parameters);
@@ -84,8 +104,8 @@ public sealed class InfluenceScorer
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var loss = problem.PerExampleLosses(new[] { indices[i] }).sum();
-            s[i] = ParameterVector.Dot(problem.Gradient(loss), v);
+            var loss = problem.PerExampleValues(new[] { indices[i] });
+            s[i] = ParameterVector.Dot(problem.Gradient(loss.sum(), BilevelProblem.PerExampleName), v);
         }
         return s;
     }
@@ -98,12 +118,16 @@ public sealed class InfluenceScorer
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var chunk = Slice(indices, start, ChunkSize);
-            var losses = problem.PerExampleLosses(chunk);
+            var losses = problem.PerExampleValues(chunk);
+            // The dummy u always has a graph: check the losses themselves, or a detached loss would pass as "unused".
+            GradientGuard.CheckOutput(losses.sum(), BilevelProblem.PerExampleName, "Compute it with tensor operations from the model's forward at the current parameters.");
             var u = zeros(losses.shape, dtype: losses.dtype, device: losses.device).requires_grad_();
-            var g = problem.Gradient((losses * u).sum(), createGraph: true);
+            var g = problem.Gradient((losses * u).sum(), BilevelProblem.PerExampleName, createGraph: true);
             var gv = ParameterVector.DotTensor(g, v);
-            var su = autograd.grad(new[] { gv }, new[] { u }, allow_unused: true)[0];
-            var values = su.IsInvalid ? new double[chunk.Length] : su.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+            // Defensive: g is linear in u, so g . v has a graph through u; were it ever without one, the scores would be 0 (and
+            // autograd.grad would abort the process), so that case gives zeros.
+            var su = gv.requires_grad ? GradientGuard.Grad(gv, new[] { u }, "the batched directional derivative g(u) . v", "", unusedIsError: false)[0] : null;
+            var values = su is null ? new double[chunk.Length] : su.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             Array.Copy(values, 0, s, start, chunk.Length);
         }
         return s;
@@ -141,7 +165,7 @@ public sealed class InfluenceScorer
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var chunk = Slice(indices, start, ChunkSize);
-            var l = problem.PerExampleLosses(chunk).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+            var l = problem.PerExampleValues(chunk).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             Array.Copy(l, 0, values, start, chunk.Length);
         }
         return values;

@@ -52,7 +52,7 @@ public sealed class UnrolledEstimator : IHypergradientEstimator
                 cancellationToken.ThrowIfCancellationRequested();
                 iterates.Add(ParameterVector.Clone(parameters));
                 using var step = NewDisposeScope();
-                var g = problem.Gradient(problem.InnerLoss());
+                var g = problem.Gradient(problem.InnerLossValue(), BilevelProblem.InnerLossName);
                 ParameterVector.AddInPlace(parameters, g, -LearningRate);
             }
             lambda = problem.ObjectiveGradient();

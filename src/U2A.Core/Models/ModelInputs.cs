@@ -1,3 +1,4 @@
+using U2A.Core.Data;
 using U2A.Core.Models.Generation;
 using static TorchSharp.torch;
 
@@ -16,5 +17,17 @@ internal static class ModelInputs
         if (inputIds.dim() != 2 || attentionMask.dim() != 2 || attentionMask.shape[0] != inputIds.shape[0] || attentionMask.shape[1] != past + inputIds.shape[1])
             throw new ArgumentException($"expected inputIds [B, T] and attentionMask [B, {past} + T] (cache holds {past}), got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", attentionMask.shape)}].");
         if (cache is not null && cache.Layers != layers) throw new ArgumentException($"the cache has {cache.Layers} layers, the model {layers}.", nameof(cache));
+    }
+
+    /// <summary>
+    /// Throws unless every token id of <paramref name="batch"/> is below <paramref name="vocabularySize"/> (ids are
+    /// non-negative by construction). Uses the largest id read when the batch was built: no device sync.
+    /// </summary>
+    public static void CheckVocabulary(TokenBatch batch, int vocabularySize, object model)
+    {
+        long max = batch.MaxTokenId;
+        if (max >= vocabularySize)
+            throw new ArgumentException($"the batch holds token id {max}, but {model.GetType().Name} has a vocabulary of {vocabularySize} ids (0..{vocabularySize - 1}): " +
+                "the tokenizer (or the pad id) does not match the model.", nameof(batch));
     }
 }

@@ -10,11 +10,13 @@ namespace U2A.Core.Models;
 /// </summary>
 public static class ResponseLogProbs
 {
-    /// <summary>Runs the model on the batch and returns the response log-probabilities per example.</summary>
+    /// <summary>Runs the model on the batch and returns the response log-probabilities per example (new tensors; the batch is borrowed).</summary>
+    /// <exception cref="ArgumentException">A token id of the batch is outside the model's vocabulary, or the model's logits are not [B, T, V].</exception>
     public static SequenceLogProbs Compute(ICausalLM model, TokenBatch batch)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batch);
+        ModelInputs.CheckVocabulary(batch, model.VocabularySize, model);
         using var scope = NewDisposeScope();
         var logits = model.Forward(batch.InputIds, batch.AttentionMask);
         var result = FromLogits(logits, batch);
@@ -23,11 +25,19 @@ public static class ResponseLogProbs
         return result;
     }
 
-    /// <summary>Response log-probabilities from logits [B, T, V] that predict position t + 1 at position t.</summary>
+    /// <summary>Response log-probabilities from logits [B, T, V] that predict position t + 1 at position t (new tensors; the arguments are borrowed).</summary>
+    /// <exception cref="ArgumentException">The logits are not floating point [B, T, V] on the batch's device, or a token id is not below V.</exception>
     public static SequenceLogProbs FromLogits(Tensor logits, TokenBatch batch)
     {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(batch);
         if (logits.dim() != 3 || logits.shape[0] != batch.Count || logits.shape[1] != batch.Length)
             throw new ArgumentException($"logits must have shape [{batch.Count}, {batch.Length}, V], got [{string.Join(", ", logits.shape)}].", nameof(logits));
+        if (!logits.is_floating_point()) throw new ArgumentException($"logits must be floating point, got {logits.dtype}.", nameof(logits));
+        if (logits.device_type != batch.InputIds.device_type || logits.device_index != batch.InputIds.device_index)
+            throw new ArgumentException($"logits are on {logits.device} but the batch is on {batch.Device}.", nameof(logits));
+        if (batch.MaxTokenId >= logits.shape[2])
+            throw new ArgumentException($"the batch holds token id {batch.MaxTokenId}, but the logits cover a vocabulary of {logits.shape[2]} ids.", nameof(batch));
         using var scope = NewDisposeScope();
         var logp = logits[.., ..^1].log_softmax(-1);
         var targets = batch.InputIds[.., 1..];

@@ -48,7 +48,9 @@ public sealed class MatchingPursuitSelector : IExampleSelector
                 if (!taken[i] && residual[i] > 0 && (best < 0 || residual[i] > residual[best])) best = i;
             if (best < 0) break;
             var column = request.Interaction(best);
-            if (column.Length != n) throw new InvalidOperationException($"Interaction({best}) returned {column.Length} values for a pool of {n}.");
+            if (column is null || column.Length != n) throw new InvalidOperationException($"Interaction({best}) returned {column?.Length ?? 0} values for a pool of {n}.");
+            for (int i = 0; i < n; i++)
+                if (!double.IsFinite(column[i])) throw new InvalidOperationException($"Interaction({best})[{i}] is not finite ({column[i]}): the gradient Gram matrix must be finite.");
             double norm2 = column[best];
             if (!(norm2 > 0)) { taken[best] = true; continue; } // a zero gradient cannot help
             double c = residual[best] / norm2;

@@ -14,21 +14,29 @@ public static class MirrorDescent
     /// <param name="scores">s_i = -dJ/dw_i for the same examples.</param>
     /// <param name="learningRate">eta; positive (reference 1e-2).</param>
     /// <param name="sparsityPenalty">beta_s; non-negative (reference 0).</param>
+    /// <exception cref="ArgumentException">The lists are empty or of different lengths, a weight is negative or not finite, a score is not
+    /// finite, or every weight is zero; the message names the index and the value.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The learning rate is not positive and finite, or the penalty not non-negative and finite.</exception>
     public static double[] Step(IReadOnlyList<double> weights, IReadOnlyList<double> scores, double learningRate, double sparsityPenalty = 0)
     {
+        ArgumentNullException.ThrowIfNull(weights);
+        ArgumentNullException.ThrowIfNull(scores);
         if (weights.Count == 0) throw new ArgumentException("weights must not be empty.", nameof(weights));
         if (weights.Count != scores.Count) throw new ArgumentException($"{weights.Count} weights but {scores.Count} scores.", nameof(scores));
         if (!(learningRate > 0) || double.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "learningRate must be positive and finite.");
-        if (!(sparsityPenalty >= 0)) throw new ArgumentOutOfRangeException(nameof(sparsityPenalty), sparsityPenalty, "sparsityPenalty must be non-negative.");
+        if (!(sparsityPenalty >= 0) || double.IsInfinity(sparsityPenalty)) throw new ArgumentOutOfRangeException(nameof(sparsityPenalty), sparsityPenalty, "sparsityPenalty must be non-negative and finite.");
         var logits = new double[weights.Count];
         for (int i = 0; i < weights.Count; i++)
         {
-            if (!(weights[i] >= 0) || !double.IsFinite(scores[i])) throw new ArgumentException($"weight {i} ({weights[i]}) must be non-negative and score {i} ({scores[i]}) finite.");
+            if (!(weights[i] >= 0) || double.IsInfinity(weights[i])) throw new ArgumentException($"weights[{i}] = {weights[i]}; weights must be finite and non-negative.", nameof(weights));
+            if (!double.IsFinite(scores[i])) throw new ArgumentException($"scores[{i}] = {scores[i]}; scores must be finite.", nameof(scores));
             double grad = -scores[i] + (sparsityPenalty > 0 && weights[i] > 0 ? sparsityPenalty / (2 * Math.Sqrt(weights[i])) : 0);
             logits[i] = weights[i] > 0 ? Math.Log(weights[i]) - learningRate * grad : double.NegativeInfinity;
         }
         double max = logits.Max();
         if (double.IsNegativeInfinity(max)) throw new ArgumentException("all weights are zero.", nameof(weights));
+        if (!double.IsFinite(max))
+            throw new ArgumentException($"learningRate ({learningRate}) times the scores overflows a double; lower the learning rate.", nameof(learningRate));
         var result = logits.Select(l => Math.Exp(l - max)).ToArray();
         double z = result.Sum();
         for (int i = 0; i < result.Length; i++) result[i] /= z;

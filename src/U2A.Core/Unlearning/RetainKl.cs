@@ -60,6 +60,7 @@ public sealed class RetainKl : IInnerTerm, IDisposable
     /// <summary>log pi(. | prefix) [N, V] at the positions that predict response tokens, row-major over the batch.</summary>
     private static Tensor ResponseTokenLogDistributions(ICausalLM model, TokenBatch batch)
     {
+        ModelInputs.CheckVocabulary(batch, model.VocabularySize, model);
         var logits = model.Forward(batch.InputIds, batch.AttentionMask);
         var logp = logits[.., ..^1].log_softmax(-1);
         var rows = batch.ResponseMask[.., 1..].reshape(-1).nonzero().squeeze(-1).to(logp.device);
