@@ -171,9 +171,9 @@ public static class HfCheckpoint
     /// stale index or shard never mixes in and a save that fails while writing leaves the previous checkpoint as it was.
     /// If the process dies (killed, power kept) at any point, the next save or load of the directory (see
     /// <see cref="RecoverInterruptedSave"/>) sees the previous checkpoint when the writing had not finished, or finishes
-    /// the moves and sees the new one when it had: never a mixture, never no checkpoint. Data is not flushed to the disk
-    /// (no fsync), so this does not extend to a crash of the machine itself. Saves and loads of one directory from several
-    /// processes at the same time are not coordinated.
+    /// the moves and sees the new one when it had: never a mixture of two, never none once there was one. Data is not
+    /// flushed to the disk (no fsync), so this does not extend to a crash of the machine itself. Saves and loads of one
+    /// directory from several processes at the same time are not coordinated.
     /// </summary>
     public static void Save(IHfCheckpointModel model, string directory, ScalarType? dtype = null, long maxShardBytes = 0)
     {

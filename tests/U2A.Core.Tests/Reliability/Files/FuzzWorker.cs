@@ -76,7 +76,8 @@ internal sealed record FuzzSummary(int Variants, int FileLoaded, int FileInvalid
 /// writes the mutated file over the source file and reads it with <see cref="SafetensorsFile.ReadHeader"/>,
 /// <see cref="SafetensorsFile.Load"/> and the model loader. Protocol on standard output: <c>V i ...</c> before variant i,
 /// <c>F i ...</c> for each broken expectation, <c>H i</c> when variant i outlives its time limit (then exit 3), and one
-/// <c>S {json}</c> summary at the end. Settings come from <c>U2A_FUZZ_*</c> environment variables.
+/// <c>S {json}</c> summary at the end. Settings come from <c>U2A_FUZZ_*</c> environment variables: SEED, COUNT, FIRST (the
+/// first variant index, to rerun one), DIR (work folder), VARIANT_TIMEOUT_MS, and INJECT (crash:i or hang:i, self-tests).
 /// </summary>
 internal static class FuzzWorker
 {
@@ -86,6 +87,7 @@ internal static class FuzzWorker
     {
         int seed = int.Parse(Environment.GetEnvironmentVariable("U2A_FUZZ_SEED")!, CultureInfo.InvariantCulture);
         int count = int.Parse(Environment.GetEnvironmentVariable("U2A_FUZZ_COUNT")!, CultureInfo.InvariantCulture);
+        int first = int.Parse(Environment.GetEnvironmentVariable("U2A_FUZZ_FIRST") ?? "0", CultureInfo.InvariantCulture); // to rerun one variant
         string root = Environment.GetEnvironmentVariable("U2A_FUZZ_DIR")!;
         int timeoutMs = int.Parse(Environment.GetEnvironmentVariable("U2A_FUZZ_VARIANT_TIMEOUT_MS") ?? "60000", CultureInfo.InvariantCulture);
         string? inject = Environment.GetEnvironmentVariable("U2A_FUZZ_INJECT"); // "crash:<i>" or "hang:<i>", for the harness's own tests
@@ -94,7 +96,7 @@ internal static class FuzzWorker
         var sources = FuzzSource.CreateAll(root);
         int fileLoaded = 0, fileInvalid = 0, modelLoaded = 0, modelInvalid = 0, failures = 0;
         var families = new SortedDictionary<string, int[]>(StringComparer.Ordinal);
-        for (int i = 0; i < count; i++)
+        for (int i = first; i < first + count; i++)
         {
             var source = sources[i % sources.Count];
             var variant = source.Mutator.Next(new Random(unchecked(seed * 1_000_003 + i)));
