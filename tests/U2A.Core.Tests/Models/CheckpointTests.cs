@@ -314,4 +314,77 @@ public class CheckpointTests
         Assert.True(errFloat > 0 && errFloat < 0.03, $"bf16 weights in float32: relative error {errFloat:E2}");
         Assert.True(errBf16 < 0.06, $"bf16 model: relative error {errBf16:E2}");
     }
+    [Theory]
+    [InlineData(ScalarType.Int32)] // the same four bytes per element as float32: a relabelled file would load silently
+    [InlineData(ScalarType.Int16)]
+    [InlineData(ScalarType.Byte)]
+    [InlineData(ScalarType.Bool)]
+    [InlineData(ScalarType.Int64)]
+    public void Integer_or_boolean_tensors_never_load_into_floating_point_parameters(ScalarType stored)
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new TempDir();
+        var c = TinyLlama;
+        WriteConfig(dir.Path, HfLlamaConfigJson(c));
+        var tensors = HfLlamaTensors(c, new Generator(21));
+        const string Name = "model.layers.1.self_attn.v_proj.weight";
+        tensors[Name] = stored == ScalarType.Bool ? tensors[Name].gt(0) : tensors[Name].mul(100).to_type(stored);
+        string file = Path.Combine(dir.Path, HfCheckpoint.SingleFileName);
+        SafetensorsFile.Save(file, tensors);
+        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        {
+            var e = Assert.Throws<InvalidDataException>(() => CausalLMLoader.FromPretrained(dir.Path, dtype: dtype));
+            foreach (var part in new[] { file, $"'{Name}'", SafetensorsFile.ReadHeader(file).Entries.Single(x => x.Name == Name).DType, dtype.ToString() })
+                Assert.Contains(part, e.Message);
+        }
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float64, ScalarType.Float32, 0.0)] // float32 -> float64 -> float32 is exact
+    [InlineData(ScalarType.Float16, ScalarType.Float32, 0.01)]
+    [InlineData(ScalarType.Float32, ScalarType.BFloat16, 0.06)]
+    [InlineData(ScalarType.Float64, ScalarType.BFloat16, 0.06)]
+    public void Every_floating_point_dtype_loads_into_floating_point_parameters(ScalarType stored, ScalarType model, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new TempDir();
+        using var source = new LlamaLM(TinyLlama, seed: 22);
+        CausalLMLoader.SavePretrained(source, dir.Path, dtype: stored);
+        using var loaded = CausalLMLoader.FromPretrained(dir.Path, dtype: model);
+        Assert.Equal(model, loaded.DType);
+        var reference = Logits(source);
+        double err = MaxAbsDiff(Logits(loaded), reference) / reference.abs().max().item<float>();
+        Assert.True(err <= tolerance, $"{stored} into {model}: relative error {err:E2}");
+    }
+
+    [Theory]
+    [InlineData("{\"model_type\": \"llama\", \"model_type\": \"gpt2\"}", "key 'model_type' appears twice in $")]
+    [InlineData("{\"model_type\": \"\\ud800\"}", "$.model_type")]
+    [InlineData("{\"\\udc00\": 1, \"model_type\": \"llama\"}", "key number 1 of $ is not valid text")]
+    public void Config_with_duplicate_keys_or_unreadable_strings_is_an_InvalidDataException_naming_the_file(string json, string fragment)
+    {
+        using var dir = new TempDir();
+        string path = Path.Combine(dir.Path, "config.json");
+        File.WriteAllText(path, json);
+        var e = Assert.Throws<InvalidDataException>(() => HfConfig.Read(dir.Path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(fragment, e.Message);
+    }
+
+    [Fact]
+    public void Index_with_duplicate_keys_is_an_InvalidDataException_naming_the_index()
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new TempDir();
+        using var model = new LlamaLM(TinyLlama, seed: 23);
+        CausalLMLoader.SavePretrained(model, dir.Path, maxShardBytes: 8_000);
+        string index = Path.Combine(dir.Path, HfCheckpoint.IndexFileName);
+        string text = File.ReadAllText(index);
+        string forged = text.Replace("\"weight_map\": {", "\"weight_map\": {\n    \"model.norm.weight\": \"model-00001-of-00002.safetensors\",");
+        Assert.NotEqual(text, forged);
+        File.WriteAllText(index, forged);
+        var e = Assert.Throws<InvalidDataException>(() => CausalLMLoader.FromPretrained(dir.Path));
+        Assert.Contains(index, e.Message);
+        Assert.Contains("key 'model.norm.weight' appears twice in $.weight_map", e.Message);
+    }
 }

@@ -26,6 +26,17 @@ public sealed class SafetensorsFileTests : IDisposable
         return path;
     }
 
+    /// <summary>Writes a file with exactly these header bytes and <paramref name="dataBytes"/> data bytes.</summary>
+    private string CraftedBytes(byte[] json, int dataBytes, string name = "crafted.safetensors")
+    {
+        string path = Path.Combine(_dir, name);
+        using var stream = File.Create(path);
+        stream.Write(BitConverter.GetBytes((ulong)json.Length));
+        stream.Write(json);
+        stream.Write(new byte[dataBytes]);
+        return path;
+    }
+
     /// <summary>Both ReadHeader and Load reject the file with an InvalidDataException naming the path and every given fragment.</summary>
     private static void AssertRejected(string path, params string[] fragments)
     {
@@ -198,6 +209,55 @@ public sealed class SafetensorsFileTests : IDisposable
     {
         AssertRejected(Crafted("""[1,2]""", 0, "array.safetensors"), "not a JSON object");
         AssertRejected(Crafted("""{"x":""", 0, "truncated.safetensors"), "not valid JSON");
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF })] // never valid in UTF-8
+    [InlineData(new byte[] { 0xC0, 0x80 })] // overlong encoding of NUL
+    [InlineData(new byte[] { 0xED, 0xA0, 0x80 })] // an encoded surrogate
+    [InlineData(new byte[] { 0xE2, 0x82 })] // a sequence cut short
+    public void Invalid_utf8_in_the_header_is_an_InvalidDataException_naming_the_file_and_the_offset(byte[] bad)
+    {
+        // System.Text.Json reads such a string lazily and throws InvalidOperationException (no file name) when it is used.
+        var json = Encoding.UTF8.GetBytes("""{"ab":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}""");
+        var forged = json[..3].Concat(bad).Concat(json[3..]).ToArray(); // inside the name "ab"
+        AssertRejected(CraftedBytes(forged, 2), "UTF-8", "header offset 3", "file offset 11");
+    }
+
+    [Theory]
+    [InlineData("""{"\ud800":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}""", "header key number 1")]
+    [InlineData("""{"x":{"dtype":"\udc00","shape":[2],"data_offsets":[0,2]}}""", "'x': field 'dtype'")]
+    [InlineData("""{"__metadata__":{"\ud800x":"1"},"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}""", "'__metadata__' key number 1")]
+    [InlineData("""{"__metadata__":{"format":"\ud800"},"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}""", "'__metadata__' field 'format'")]
+    public void An_unpaired_surrogate_escape_is_an_InvalidDataException_naming_the_key_or_field(string header, string where) =>
+        AssertRejected(Crafted(header, 2), where, "not valid text");
+
+    [Theory]
+    [InlineData("[0,4611686018427387904,4611686018427387904]")] // the review's case: no elements, strides overflow
+    [InlineData("[4611686018427387904,4611686018427387904,0]")]
+    [InlineData("[0,2305843009213693952]")] // 2^61 float32 elements: 2^63 bytes of stride extent
+    [InlineData("[0,0,9223372036854775807,2]")]
+    public void An_empty_shape_whose_strides_overflow_is_rejected_before_libtorch_sees_it(string shape) =>
+        AssertRejected(Crafted($$$"""{"x":{"dtype":"F32","shape":{{{shape}}},"data_offsets":[0,0]}}""", 0), "'x'", "'shape'", "overflows");
+
+    [Fact]
+    public void An_empty_shape_whose_strides_fit_loads()
+    {
+        string path = Crafted("""{"x":{"dtype":"F32","shape":[0,1152921504606846976],"data_offsets":[0,0]}}""", 0); // [0, 2^60]
+        var loaded = SafetensorsFile.Load(path);
+        using var x = loaded["x"];
+        Assert.Equal(new[] { 0L, 1L << 60 }, x.shape);
+    }
+
+    [Fact]
+    public void A_shape_with_more_dimensions_than_MaxRank_is_rejected()
+    {
+        string ones = string.Join(",", Enumerable.Repeat("1", SafetensorsFile.MaxRank + 1));
+        AssertRejected(Crafted($$$"""{"x":{"dtype":"U8","shape":[{{{ones}}}],"data_offsets":[0,1]}}""", 1), "'x'", "'shape'", $"{SafetensorsFile.MaxRank + 1} dimensions");
+        string fits = string.Join(",", Enumerable.Repeat("1", SafetensorsFile.MaxRank));
+        var loaded = SafetensorsFile.Load(Crafted($$$"""{"x":{"dtype":"U8","shape":[{{{fits}}}],"data_offsets":[0,1]}}""", 1, "fits.safetensors"));
+        using var x = loaded["x"];
+        Assert.Equal(SafetensorsFile.MaxRank, x.shape.Length);
     }
 
     [Fact]

@@ -47,16 +47,8 @@ public static class HfCheckpoint
         if (File.Exists(single)) return new[] { (single, (IReadOnlySet<string>?)null) };
         if (!File.Exists(index))
             throw new FileNotFoundException($"{directory}: no {SingleFileName} and no {IndexFileName}.", single);
-        JsonObject map;
-        try
-        {
-            map = (JsonNode.Parse(File.ReadAllText(index)) as JsonObject)?["weight_map"] as JsonObject
-                ?? throw new InvalidDataException($"{index}: required field 'weight_map' is missing or not an object.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{index}: not valid JSON: {e.Message}", e);
-        }
+        var map = HfConfig.ReadJsonObject(index)["weight_map"] as JsonObject
+            ?? throw new InvalidDataException($"{index}: required field 'weight_map' is missing or not an object.");
         var byFile = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var (name, node) in map)
         {
@@ -78,10 +70,16 @@ public static class HfCheckpoint
     }
 
     /// <summary>Copies the checkpoint in <paramref name="directory"/> into <paramref name="model"/>'s parameters (in place,
-    /// converting to the model's dtype and device). Throws, naming the tensor, on unknown, duplicate, missing or misshapen tensors.</summary>
+    /// converting to the model's dtype and device). Throws <see cref="InvalidDataException"/>, naming the file and the tensor,
+    /// on malformed files and on unknown, duplicate, missing or misshapen tensors, and on a tensor whose dtype cannot
+    /// represent its parameter: the same dtype is accepted, and any floating-point dtype (F64, F32, F16, BF16) for a
+    /// floating-point parameter; integer and boolean tensors never load into floating-point parameters. Every header is
+    /// checked before any parameter changes. A save into <paramref name="directory"/> that was interrupted is finished or
+    /// removed first (see <see cref="RecoverInterruptedSave"/>).</summary>
     public static void LoadInto(IHfCheckpointModel model, string directory)
     {
         ArgumentNullException.ThrowIfNull(model);
+        RecoverInterruptedSave(directory);
         var bindings = model.HfTensors.ToDictionary(b => b.Name, StringComparer.Ordinal);
         var files = ResolveFiles(directory);
         // First pass: validate every header, so a bad shard is found before any weight changes.
@@ -104,6 +102,9 @@ public static class HfCheckpoint
                 var expected = binding.Transposed ? binding.Parameter.shape.Reverse().ToArray() : binding.Parameter.shape;
                 if (!expected.SequenceEqual(e.Shape))
                     throw new InvalidDataException($"{file}: tensor '{e.Name}' has shape [{string.Join(", ", e.Shape)}], expected [{string.Join(", ", expected)}].");
+                if (!CanLoad(e.DType, binding.Parameter.dtype))
+                    throw new InvalidDataException($"{file}: tensor '{e.Name}' has dtype {e.DType}, which cannot load into parameter '{binding.Name}' of dtype {binding.Parameter.dtype} " +
+                        "(accepted: the same dtype, or F64, F32, F16 or BF16 for a floating-point parameter).");
                 seen[name] = file;
                 keys[e.Name] = binding;
             }
@@ -139,47 +140,82 @@ public static class HfCheckpoint
         }
     }
 
+    /// <summary>Whether a tensor stored as <paramref name="dtype"/> may be copied into a parameter of <paramref name="parameter"/>
+    /// type: the same type, or floating point into floating point.</summary>
+    private static bool CanLoad(string dtype, ScalarType parameter) =>
+        SafetensorsFile.ScalarTypeOf(dtype) is { } stored
+        && (stored == parameter || (torch.is_floating_point(stored) && torch.is_floating_point(parameter)));
+
+    /// <summary>
+    /// Finishes or removes what a <see cref="Save"/> into <paramref name="directory"/> left behind when its process died:
+    /// a staging folder whose files were all written is moved into place (the save had completed its writing, so its
+    /// checkpoint replaces the previous one), any other staging folder is deleted, and so are the temporary files of
+    /// <c>model*.safetensors</c> writes. Staging folders of processes that still run are left alone. <see cref="LoadInto"/>,
+    /// <see cref="CausalLMLoader.FromPretrained"/> and <see cref="Save"/> call this first; call it yourself only to clean a
+    /// directory without loading it. Does nothing when the directory does not exist.
+    /// </summary>
+    /// <exception cref="IOException">A complete staging folder could not be moved into place (the message names it).</exception>
+    public static void RecoverInterruptedSave(string directory)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        HfCheckpointStaging.Recover(directory);
+    }
+
     /// <summary>
     /// Writes <paramref name="model"/> in Hugging Face layout: <c>config.json</c> and <c>model.safetensors</c>, or, when
     /// <paramref name="maxShardBytes"/> is positive and the weights exceed it, shards <c>model-0000i-of-0000n.safetensors</c>
     /// with <c>model.safetensors.index.json</c>. Tensors are written in <paramref name="dtype"/> (default: the model's).
-    /// Everything is first written to a temporary folder inside <paramref name="directory"/>; only when all files are
-    /// complete are they moved into place (weights, then the index, then <c>config.json</c>) and the other
-    /// <c>model*.safetensors*</c> files of a previous checkpoint deleted, so a stale index or shard never mixes in and a
-    /// save that fails while writing leaves the previous checkpoint as it was.
+    /// Everything is first written to a staging folder <c>.u2a-save-*</c> inside <paramref name="directory"/>; only when all
+    /// files are complete is the folder marked complete and are they moved into place (weights, then the other
+    /// <c>model*.safetensors*</c> files of a previous checkpoint are deleted, then the index and <c>config.json</c>), so a
+    /// stale index or shard never mixes in and a save that fails while writing leaves the previous checkpoint as it was.
+    /// If the process dies (killed, power kept) at any point, the next save or load of the directory (see
+    /// <see cref="RecoverInterruptedSave"/>) sees the previous checkpoint when the writing had not finished, or finishes
+    /// the moves and sees the new one when it had: never a mixture of two, never none once there was one. Data is not
+    /// flushed to the disk (no fsync), so this does not extend to a crash of the machine itself. Saves and loads of one
+    /// directory from several processes at the same time are not coordinated.
     /// </summary>
     public static void Save(IHfCheckpointModel model, string directory, ScalarType? dtype = null, long maxShardBytes = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         Directory.CreateDirectory(directory);
-        string staging = Path.Combine(directory, ".u2a-save-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(staging);
+        HfCheckpointStaging.Recover(directory);
+        string staging = HfCheckpointStaging.Create(directory);
         try
         {
             var written = WriteCheckpoint(model, staging, dtype, maxShardBytes);
-            // Weights first; then stale weight files go (a leftover single model.safetensors would be preferred over a new
-            // index); then the index and config.json, so an interruption never pairs the new config with old weights.
-            bool IsWeights(string f) => f.EndsWith(".safetensors", StringComparison.Ordinal);
-            foreach (var file in written.Where(IsWeights))
-                File.Move(Path.Combine(staging, file), Path.Combine(directory, file), overwrite: true);
-            var keep = new HashSet<string>(written, StringComparer.Ordinal);
-            foreach (var stale in Directory.GetFiles(directory, "model*.safetensors*"))
-                if (!keep.Contains(Path.GetFileName(stale))) File.Delete(stale);
-            foreach (var file in written.Where(f => !IsWeights(f)))
-                File.Move(Path.Combine(staging, file), Path.Combine(directory, file), overwrite: true);
+            HfCheckpointStaging.MarkComplete(staging, written);
+            try
+            {
+                HfCheckpointStaging.Commit(directory, staging, written);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                try
+                {
+                    HfCheckpointStaging.Commit(directory, staging, written); // the steps are idempotent: a transient failure is finished here
+                }
+                catch (Exception again) when (again is IOException or UnauthorizedAccessException)
+                {
+                    throw new IOException($"{directory}: the new checkpoint was written completely, but moving it into place failed twice ({again.Message}); " +
+                        "the directory may now hold parts of two checkpoints: save again once the cause is fixed.", again);
+                }
+            }
         }
         finally
         {
-            // Best effort: a failure to clean up must not hide the exception that made the save fail.
-            try { Directory.Delete(staging, recursive: true); }
+            // The marker goes first: a staging folder that could not be deleted must never be rolled forward later, over
+            // a newer checkpoint. Best effort: a failure to clean up must not hide the exception that made the save fail.
+            try { File.Delete(Path.Combine(staging, HfCheckpointStaging.MarkerFile)); }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
+            HfCheckpointStaging.DeleteBestEffort(staging);
         }
     }
 
     /// <summary>Writes the checkpoint's files into <paramref name="directory"/> (empty); returns their names in the order
     /// they are to be moved into place.</summary>
-    private static List<string> WriteCheckpoint(IHfCheckpointModel model, string directory, ScalarType? dtype, long maxShardBytes)
+    internal static List<string> WriteCheckpoint(IHfCheckpointModel model, string directory, ScalarType? dtype, long maxShardBytes)
     {
         using var scope = NewDisposeScope();
         var tensors = new List<(string Name, Tensor Tensor)>();

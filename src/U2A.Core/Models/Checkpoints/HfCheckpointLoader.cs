@@ -16,6 +16,7 @@ public static class CausalLMLoader
     /// </summary>
     public static IHfCheckpointModel FromPretrained(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
+        HfCheckpoint.RecoverInterruptedSave(directory); // before config.json is read: an interrupted save may be finished here
         var config = HfConfig.Read(directory);
         IHfCheckpointModel model = Create(config, device, dtype, seed: null);
         try

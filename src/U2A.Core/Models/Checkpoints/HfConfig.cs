@@ -29,16 +29,67 @@ public static class HfConfig
     {
         if (Directory.Exists(path)) path = Path.Combine(path, FileName);
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: model configuration not found.", path);
-        JsonObject json;
+        return Parse(ReadJsonObject(path), path);
+    }
+
+    /// <summary>
+    /// Reads a JSON object from <paramref name="path"/>, strictly: a duplicate key, a string that is not valid text (an
+    /// unpaired surrogate escape) or a root that is not an object is an <see cref="InvalidDataException"/> naming the file
+    /// and the key (JsonNode would otherwise throw ArgumentException or InvalidOperationException later, at first use).
+    /// </summary>
+    internal static JsonObject ReadJsonObject(string path)
+    {
+        string text = File.ReadAllText(path);
         try
         {
-            json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object.");
+            using (var document = JsonDocument.Parse(text))
+                CheckStrings(document.RootElement, "$", path);
+            return JsonNode.Parse(text) as JsonObject ?? throw new InvalidDataException($"{path}: not a JSON object.");
         }
         catch (JsonException e)
         {
             throw new InvalidDataException($"{path}: not valid JSON: {e.Message}", e);
         }
-        return Parse(json, path);
+    }
+
+    private static void CheckStrings(JsonElement element, string where, string path)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    break;
+                case JsonValueKind.Array:
+                    int i = 0;
+                    foreach (var item in element.EnumerateArray()) CheckStrings(item, $"{where}[{i++}]", path);
+                    break;
+                case JsonValueKind.Object:
+                    int k = 0;
+                    var names = new HashSet<string>(StringComparer.Ordinal);
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        k++;
+                        string name;
+                        try
+                        {
+                            name = property.Name;
+                        }
+                        catch (InvalidOperationException e)
+                        {
+                            throw new InvalidDataException($"{path}: key number {k} of {where} is not valid text: {e.Message}", e);
+                        }
+                        if (!names.Add(name)) throw new InvalidDataException($"{path}: key '{name}' appears twice in {where}.");
+                        CheckStrings(property.Value, $"{where}.{name}", path);
+                    }
+                    break;
+            }
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidDataException($"{path}: field '{where}' is not valid text: {e.Message}", e);
+        }
     }
 
     /// <summary>Builds the configuration from a parsed <c>config.json</c>; <paramref name="source"/> names it in errors.</summary>

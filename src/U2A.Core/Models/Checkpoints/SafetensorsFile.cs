@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 using System.Text.Json.Nodes;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,10 +12,20 @@ namespace U2A.Core.Models.Checkpoints;
 /// dtype, shape and byte range, then raw little-endian data). Nothing is executed or unpickled; the header size,
 /// every offset and every shape are validated against the file before any tensor is made.
 /// </summary>
+/// <remarks>
+/// Every malformed file (truncated, forged lengths, offsets, dtypes or shapes, invalid JSON or UTF-8, overlapping or
+/// missing data) is reported as an <see cref="InvalidDataException"/> whose message names the file and the tensor or
+/// header field. A shape is accepted only when its element count, its byte size and the contiguous strides libtorch
+/// derives from it (zero dimensions counted as 1) fit a 64-bit integer, so no native call ever sees an unrepresentable
+/// shape; memory allocated for a tensor never exceeds the bytes the file itself holds for it.
+/// </remarks>
 public static class SafetensorsFile
 {
     /// <summary>Largest header accepted (the format's own reference implementation uses 100 MB).</summary>
     public const long MaxHeaderBytes = 100L * 1024 * 1024;
+
+    /// <summary>Largest number of dimensions accepted for a tensor (real checkpoints use at most 4 or 5).</summary>
+    public const int MaxRank = 64;
 
     private static readonly Dictionary<string, (ScalarType Type, int Size)> DTypes = new()
     {
@@ -53,17 +64,25 @@ public static class SafetensorsFile
         long dataLength = fileLength - dataStart;
         var entries = new List<Entry>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        // System.Text.Json does not check the UTF-8 of string contents while parsing: it throws InvalidOperationException
+        // (without the file name) when a string is later read. So the whole header is checked here first.
+        if (!Utf8.IsValid(headerBytes))
+        {
+            long at = FirstInvalidUtf8(headerBytes);
+            throw new InvalidDataException($"{path}: header is not valid UTF-8 (invalid byte 0x{headerBytes[at]:X2} at header offset {at}, file offset {8 + at}).");
+        }
         try
         {
             // JsonDocument (not JsonObject) so duplicate keys are seen rather than thrown as a bare ArgumentException,
-            // and every value's kind is checked explicitly. Invalid UTF-8 is a JsonException.
+            // and every value's kind is checked explicitly.
             using var document = JsonDocument.Parse(headerBytes);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new InvalidDataException($"{path}: header is not a JSON object.");
             var seen = new HashSet<string>(StringComparer.Ordinal);
+            int index = 0;
             foreach (var property in document.RootElement.EnumerateObject())
             {
-                string name = property.Name;
+                string name = NameOf(property, $"{path}: header key number {++index}");
                 if (!seen.Add(name))
                     throw new InvalidDataException(name == MetadataKey
                         ? $"{path}: '{MetadataKey}' appears twice in the header."
@@ -75,6 +94,10 @@ public static class SafetensorsFile
         catch (JsonException e)
         {
             throw new InvalidDataException($"{path}: header is not valid JSON: {e.Message}", e);
+        }
+        catch (InvalidOperationException e) // a JSON string that cannot be read as text, should one escape NameOf and Text
+        {
+            throw new InvalidDataException($"{path}: header holds a string that is not valid text: {e.Message}", e);
         }
         // The format requires a dense layout: sorted by offset, every tensor starts where the previous one ends, the
         // first at 0 and the last ending at the end of the file (no overlap, no gap, no trailing bytes), as the reference
@@ -101,16 +124,55 @@ public static class SafetensorsFile
 
     private const string MetadataKey = "__metadata__";
 
+    private const string TempInfix = ".tmp-";
+
+    /// <summary>
+    /// Deletes the temporary files <c>&lt;path&gt;.tmp-&lt;owner&gt;...</c> that a save of <paramref name="path"/> left when
+    /// its process died (see <see cref="SaveOwner"/>); those of running processes, this one included, are kept. Best effort.
+    /// </summary>
+    internal static void RemoveStaleTemporaries(string path)
+    {
+        string full = Path.GetFullPath(path);
+        string? directory = Path.GetDirectoryName(full);
+        if (directory is null) return;
+        string target = Path.GetFileName(full);
+        RemoveStaleTemporaries(directory, name => name == target);
+    }
+
+    /// <summary>As <see cref="RemoveStaleTemporaries(string)"/>, for every file of <paramref name="directory"/> whose name
+    /// <paramref name="isTarget"/> accepts.</summary>
+    internal static void RemoveStaleTemporaries(string directory, Func<string, bool> isTarget)
+    {
+        if (!Directory.Exists(directory)) return;
+        try
+        {
+            foreach (var file in Directory.EnumerateFiles(directory))
+            {
+                string name = Path.GetFileName(file);
+                int infix = name.LastIndexOf(TempInfix, StringComparison.Ordinal);
+                if (infix <= 0 || !isTarget(name[..infix])) continue;
+                if (!SaveOwner.TryParse(name.AsSpan(infix + TempInfix.Length), out int pid, out long? start) || SaveOwner.MayBeRunning(pid, start)) continue;
+                try { File.Delete(file); }
+                catch (IOException) { }
+                catch (UnauthorizedAccessException) { }
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
     private static void ReadMetadata(JsonElement node, Dictionary<string, string> metadata, string path)
     {
         if (node.ValueKind != JsonValueKind.Object)
             throw new InvalidDataException($"{path}: '{MetadataKey}' must be an object of strings, not {Kind(node)}.");
+        int index = 0;
         foreach (var item in node.EnumerateObject())
         {
+            string name = NameOf(item, $"{path}: '{MetadataKey}' key number {++index}");
             if (item.Value.ValueKind != JsonValueKind.String)
-                throw new InvalidDataException($"{path}: '{MetadataKey}' field '{item.Name}' must be a string, not {Kind(item.Value)}.");
-            if (!metadata.TryAdd(item.Name, item.Value.GetString()!))
-                throw new InvalidDataException($"{path}: '{MetadataKey}' field '{item.Name}' appears twice.");
+                throw new InvalidDataException($"{path}: '{MetadataKey}' field '{name}' must be a string, not {Kind(item.Value)}.");
+            if (!metadata.TryAdd(name, Text(item.Value, $"{path}: '{MetadataKey}' field '{name}'")))
+                throw new InvalidDataException($"{path}: '{MetadataKey}' field '{name}' appears twice.");
         }
     }
 
@@ -120,7 +182,7 @@ public static class SafetensorsFile
         if (node.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{path}: tensor '{name}': entry is not an object.");
         if (!node.TryGetProperty("dtype", out var dtypeNode)) throw new InvalidDataException($"{path}: tensor '{name}': missing field 'dtype'.");
         if (dtypeNode.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{Where("dtype")} must be a string, not {Kind(dtypeNode)}.");
-        string dtype = dtypeNode.GetString()!;
+        string dtype = Text(dtypeNode, Where("dtype"));
         if (!DTypes.TryGetValue(dtype, out var info)) throw new InvalidDataException($"{path}: tensor '{name}': unsupported dtype '{dtype}'.");
         if (!node.TryGetProperty("shape", out var shapeNode)) throw new InvalidDataException($"{path}: tensor '{name}': missing field 'shape'.");
         if (!node.TryGetProperty("data_offsets", out var offsetsNode)) throw new InvalidDataException($"{path}: tensor '{name}': missing field 'data_offsets'.");
@@ -128,22 +190,71 @@ public static class SafetensorsFile
         long[] offsets = Integers(offsetsNode, Where("data_offsets"));
         if (offsets.Length != 2) throw new InvalidDataException($"{Where("data_offsets")} must hold two numbers, not {offsets.Length}.");
         long begin = offsets[0], end = offsets[1];
-        long elements = 1, bytes;
+        if (shape.Length > MaxRank)
+            throw new InvalidDataException($"{Where("shape")}: {shape.Length} dimensions, more than the {MaxRank} accepted.");
+        // Every count is bounded by the product of the dimensions, zeros counted as 1, times the element size: that is
+        // also the byte extent of the contiguous strides libtorch derives from the shape, even when it holds no elements
+        // ([0, 2^62, 2^62] would overflow there, in native code). So that product must fit a 64-bit integer.
+        long extent = info.Size;
         try
         {
-            foreach (var d in shape) elements = checked(elements * d);
-            bytes = checked(elements * info.Size);
+            foreach (var d in shape) extent = checked(extent * Math.Max(d, 1));
         }
         catch (OverflowException)
         {
-            throw new InvalidDataException($"{Where("shape")}: [{string.Join(", ", shape)}] has more elements than a file can hold.");
+            throw new InvalidDataException($"{Where("shape")}: [{string.Join(", ", shape)}]: the product of its non-zero dimensions times the {info.Size}-byte " +
+                "element size overflows a 64-bit integer (more elements than a file can hold, or strides libtorch cannot represent).");
         }
+        long bytes = shape.Contains(0L) ? 0 : extent;
         if (end < begin || end > dataLength)
             throw new InvalidDataException($"{Where("data_offsets")}: [{begin}, {end}] lie outside the data section of {dataLength} bytes.");
         if (end - begin != bytes)
             throw new InvalidDataException($"{path}: tensor '{name}': {end - begin} bytes for shape [{string.Join(", ", shape)}] of {dtype} (expected {bytes}).");
         return new Entry(name, dtype, shape, begin, end);
     }
+
+    /// <summary>The text of a JSON string; <paramref name="where"/> names it when it cannot be read (an unpaired surrogate escape).</summary>
+    private static string Text(JsonElement node, string where)
+    {
+        try
+        {
+            return node.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidDataException($"{where} is not valid text ({Excerpt(node.GetRawText())}): {e.Message}", e);
+        }
+    }
+
+    /// <summary>The name of a JSON property; <paramref name="where"/> names it when it cannot be read.</summary>
+    private static string NameOf(JsonProperty property, string where)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new InvalidDataException($"{where} is not valid text ({Excerpt(property.ToString())}): {e.Message}", e);
+        }
+    }
+
+    private static string Excerpt(string raw) => raw.Length <= 60 ? raw : raw[..60] + "...";
+
+    /// <summary>Offset of the first byte that does not begin a valid UTF-8 sequence (the bytes are known to be invalid).</summary>
+    private static long FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        int at = 0;
+        while (at < bytes.Length)
+        {
+            if (System.Buffers.OperationStatus.Done != System.Text.Rune.DecodeFromUtf8(bytes[at..], out _, out int consumed)) return at;
+            at += consumed;
+        }
+        return bytes.Length - 1;
+    }
+
+    /// <summary>The TorchSharp scalar type of a safetensors dtype string, or null when it is not one this reader supports.</summary>
+    internal static ScalarType? ScalarTypeOf(string dtype) => DTypes.TryGetValue(dtype, out var info) ? info.Type : null;
 
     /// <summary>An array of non-negative integers that fit a long.</summary>
     private static long[] Integers(JsonElement node, string where)
@@ -185,9 +296,16 @@ public static class SafetensorsFile
             foreach (var e in entries)
             {
                 if (include is not null && !include(e.Name)) continue;
-                var bytes = new byte[e.End - e.Begin];
+                var bytes = new byte[e.End - e.Begin]; // at most the file's size: ReadHeader checked the offsets against it
                 stream.Seek(dataStart + e.Begin, SeekOrigin.Begin);
-                stream.ReadExactly(bytes);
+                try
+                {
+                    stream.ReadExactly(bytes);
+                }
+                catch (EndOfStreamException ex)
+                {
+                    throw new InvalidDataException($"{path}: tensor '{e.Name}': the file ended before its data (was it truncated while being read?).", ex);
+                }
                 var info = DTypes[e.DType];
                 var t = empty(e.Shape, dtype: info.Type);
                 if (bytes.Length > 0) t.bytes = bytes;
@@ -216,7 +334,9 @@ public static class SafetensorsFile
 
     /// <summary>
     /// Writes tensors to <paramref name="path"/> in safetensors format (names sorted, dense layout). The file is
-    /// written to a temporary name and renamed, so a failure never leaves a truncated file behind.
+    /// written to a temporary name (<c>&lt;path&gt;.tmp-&lt;pid&gt;-&lt;start&gt;-&lt;id&gt;</c>) and renamed, so a failure never
+    /// leaves a truncated file behind; temporaries of <paramref name="path"/> left by processes that died while saving
+    /// (killed, or a power cut) are deleted by the next save of the same path.
     /// </summary>
     public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -265,7 +385,8 @@ public static class SafetensorsFile
         var headerBytes = new byte[json.Length + pad];
         json.CopyTo(headerBytes, 0);
         for (int i = json.Length; i < headerBytes.Length; i++) headerBytes[i] = (byte)' ';
-        string temp = path + ".tmp-" + Environment.ProcessId;
+        RemoveStaleTemporaries(path);
+        string temp = $"{path}{TempInfix}{SaveOwner.Current}-{Guid.NewGuid():N}";
         try
         {
             using (var stream = File.Create(temp))

@@ -25,7 +25,7 @@ public static class LoraAdapterFile
     /// <exception cref="InvalidDataException">The metadata is missing or malformed (the message names the entry).</exception>
     public static LoraOptions ReadOptions(string path)
     {
-        var (_, meta, _) = SafetensorsFile.ReadHeader(path);
+        var (entries, meta, _) = SafetensorsFile.ReadHeader(path);
         if (!meta.TryGetValue("format", out var format) || format != Format)
             throw new InvalidDataException($"{path}: metadata 'format' is '{format}', expected '{Format}' (not a U2A LoRA adapter file).");
         string Get(string key) => meta.TryGetValue(key, out var v) ? v : throw new InvalidDataException($"{path}: metadata '{key}' is missing.");
@@ -49,6 +49,19 @@ public static class LoraAdapterFile
         {
             throw new InvalidDataException($"{path}: metadata gives invalid options: {e.Message}", e);
         }
+        // The adapters built from these options are allocated before the tensors are compared with them: a rank the
+        // file's own tensors do not hold could ask for any amount of memory, so it is checked here. With every dimension
+        // at least 1, r is bounded by the file's size.
+        int adapters = 0;
+        foreach (var e in entries)
+        {
+            bool isA = e.Name.EndsWith(".lora_A.weight", StringComparison.Ordinal), isB = e.Name.EndsWith(".lora_B.weight", StringComparison.Ordinal);
+            if (isA) adapters++;
+            if ((isA || isB) && (e.Shape.Length != 2 || e.Shape[isA ? 0 : 1] != rank || e.Shape.Contains(0L)))
+                throw new InvalidDataException($"{path}: tensor '{e.Name}' has shape [{string.Join(", ", e.Shape)}], which does not fit metadata 'r' = {rank} " +
+                    $"(lora_A is [r, in], lora_B is [out, r], no dimension 0).");
+        }
+        if (adapters == 0) throw new InvalidDataException($"{path}: holds no adapter (no tensor named '<module path>.lora_A.weight').");
         return options;
     }
 

@@ -80,9 +80,19 @@ public sealed class LoraModel : ICachedCausalLM
     }
 
     /// <summary>Wraps <paramref name="model"/> with the adapters stored in <paramref name="adapterPath"/> (options from the file's metadata).</summary>
+    /// <exception cref="InvalidDataException">The file is malformed or does not fit <paramref name="model"/> (the message names the file).</exception>
     public static LoraModel FromAdapterFile(ICausalLM model, string adapterPath)
     {
-        var lora = new LoraModel(model, LoraAdapterFile.ReadOptions(adapterPath));
+        var options = LoraAdapterFile.ReadOptions(adapterPath);
+        LoraModel lora;
+        try
+        {
+            lora = new LoraModel(model, options);
+        }
+        catch (ArgumentException e) when (e.ParamName == nameof(options)) // target_modules that name no layer of this model
+        {
+            throw new InvalidDataException($"{adapterPath}: the adapter's metadata does not fit this model: {e.Message}", e);
+        }
         try
         {
             lora.LoadAdapters(adapterPath);
