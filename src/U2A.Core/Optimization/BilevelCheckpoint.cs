@@ -99,7 +99,7 @@ public sealed class BilevelCheckpoint : IDisposable
         if (Problem() is { } problem) throw new InvalidOperationException($"cannot save an inconsistent checkpoint: {problem}");
         string full = Path.GetFullPath(directory);
         Directory.CreateDirectory(full);
-        using var writerLock = CheckpointStore.Lock(full, wait: true)!;
+        using var writerLock = CheckpointStore.Lock(full, required: true)!;
         int pause = CheckpointStore.TestDelayMilliseconds(); // 0 outside the kill tests
         void Pause() { if (pause > 0) Thread.Sleep(pause); }
         CheckpointStore.RemoveTemporary(full);
@@ -164,16 +164,15 @@ public sealed class BilevelCheckpoint : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         string full = Path.GetFullPath(directory);
         checkpoint = null;
-        if (Directory.Exists(full) && CheckpointStore.Temporary(full).Count > 0)
-        {
-            using var writerLock = CheckpointStore.Lock(full, wait: false); // null: a run is writing; leave its folder alone
-            if (writerLock is not null) CheckpointStore.RemoveTemporary(full);
-        }
         var candidates = Candidates(full);
-        if (candidates.Count == 0) return false;
+        if (candidates.Count == 0)
+        {
+            CheckpointStore.Tidy(full, loadedGeneration: null);
+            return false;
+        }
         var skipped = new List<string>();
         var failures = new List<InvalidDataException>();
-        foreach (var (folder, verified) in candidates)
+        foreach (var (folder, verified, generation) in candidates)
         {
             try
             {
@@ -191,6 +190,7 @@ public sealed class BilevelCheckpoint : IDisposable
                         full, folder, loaded.CompletedIterations, string.Join(" | ", skipped));
                 else
                     logger?.LogInformation("Checkpoint {Source}: {Completed} completed iterations", folder, loaded.CompletedIterations);
+                CheckpointStore.Tidy(full, generation);
                 return true;
             }
             catch (Exception e) when (e is InvalidDataException or FileNotFoundException or DirectoryNotFoundException or EndOfStreamException)
@@ -207,12 +207,12 @@ public sealed class BilevelCheckpoint : IDisposable
 
     /// <summary>Committed generations newest first, then the layout of earlier versions (files in the folder itself, or a
     /// sibling <c>&lt;folder&gt;.old-&lt;pid&gt;</c> left by a save killed between its two renames).</summary>
-    private static List<(string Folder, bool Verified)> Candidates(string full)
+    private static List<(string Folder, bool Verified, long? Generation)> Candidates(string full)
     {
-        var result = CheckpointStore.Committed(full).Select(g => (g.Path, true)).ToList();
-        if (File.Exists(Path.Combine(full, StateFile))) result.Add((full, false));
+        var result = CheckpointStore.Committed(full).Select(g => (g.Path, true, (long?)g.Generation)).ToList();
+        if (File.Exists(Path.Combine(full, StateFile))) result.Add((full, false, null));
         if (result.Count == 0)
-            result.AddRange(LegacySiblings(full, ".old-").Where(d => File.Exists(Path.Combine(d, StateFile))).Select(d => (d, false)));
+            result.AddRange(LegacySiblings(full, ".old-").Where(d => File.Exists(Path.Combine(d, StateFile))).Select(d => (d, false, (long?)null)));
         return result;
     }
 
@@ -229,11 +229,12 @@ public sealed class BilevelCheckpoint : IDisposable
     /// <summary>After a generation is committed: the files and sibling folders of the earlier single-folder layout are stale.</summary>
     private static void RemoveLegacyLayout(string full)
     {
-        foreach (var name in new[] { StateFile, ParametersFile, BestFile })
-        {
-            string path = Path.Combine(full, name);
-            if (File.Exists(path)) File.Delete(path);
-        }
+        if (File.Exists(Path.Combine(full, StateFile))) // only a checkpoint of the earlier layout, never a user's own files
+            foreach (var name in new[] { ParametersFile, BestFile, StateFile })
+            {
+                string path = Path.Combine(full, name);
+                if (File.Exists(path)) File.Delete(path);
+            }
         foreach (var sibling in LegacySiblings(full, ".old-").Concat(LegacySiblings(full, ".tmp-")))
             if (File.Exists(Path.Combine(sibling, StateFile)) || !Directory.EnumerateFileSystemEntries(sibling).Any())
                 Directory.Delete(sibling, recursive: true);

@@ -59,19 +59,23 @@ internal static partial class CheckpointStore
 
     /// <summary>
     /// Takes the folder's writer lock (an exclusive lock on <c>.lock</c>, released by the OS when the process dies, even
-    /// by kill -9), or returns null when another writer holds it and <paramref name="wait"/> is false.
+    /// by kill -9), or returns null when another writer holds it (or the folder is read-only) and <paramref name="required"/> is false.
     /// </summary>
-    /// <exception cref="IOException">Another writer holds the lock and <paramref name="wait"/> is true.</exception>
-    public static FileStream? Lock(string directory, bool wait)
+    /// <exception cref="IOException">Another writer holds the lock and <paramref name="required"/> is true.</exception>
+    public static FileStream? Lock(string directory, bool required)
     {
         string path = System.IO.Path.Combine(directory, LockFile);
         try
         {
             return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
+        catch (UnauthorizedAccessException) when (!required)
+        {
+            return null; // a read-only folder: a reader leaves it as it is
+        }
         catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException)
         {
-            if (!wait) return null;
+            if (!required) return null;
             throw new IOException($"{directory}: another run (process or thread) is writing a checkpoint here, it holds {path}; " +
                 "give each run its own BilevelOptions.CheckpointDirectory.", e);
         }
@@ -87,6 +91,29 @@ internal static partial class CheckpointStore
     public static void Prune(string directory)
     {
         foreach (var (_, path) in Committed(directory).Skip(KeptGenerations).Reverse()) DeleteFolder(path);
+    }
+
+    /// <summary>
+    /// What a load may tidy when no run is writing to the folder: leftovers of killed saves, and generations beyond the
+    /// newest <see cref="KeptGenerations"/> that are older than the one just loaded (a kill between a save's commit and
+    /// its pruning leaves them). Generations at or above the loaded one are kept, even unusable ones.
+    /// </summary>
+    public static void Tidy(string directory, long? loadedGeneration)
+    {
+        if (!Directory.Exists(directory)) return;
+        var stale = Committed(directory).Skip(KeptGenerations).Where(g => loadedGeneration is { } loaded && g.Generation < loaded).ToArray();
+        if (stale.Length == 0 && Temporary(directory).Count == 0) return;
+        try
+        {
+            using var writerLock = Lock(directory, required: false);
+            if (writerLock is null) return; // a run is writing (or the folder is read-only): leave it alone
+            RemoveTemporary(directory);
+            foreach (var (_, path) in stale.Reverse()) DeleteFolder(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Housekeeping only: what is left is removed by the next save.
+        }
     }
 
     private static void DeleteFolder(string path)

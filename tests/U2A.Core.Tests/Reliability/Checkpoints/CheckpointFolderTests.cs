@@ -90,16 +90,45 @@ public sealed class CheckpointFolderTests : IDisposable
     }
 
     [Fact]
-    public void A_kill_after_the_commit_but_before_pruning_loads_the_newest_and_the_next_save_prunes()
+    public void A_kill_after_the_commit_but_before_pruning_loads_the_newest_and_the_next_load_or_save_prunes()
     {
         for (int i = 1; i <= 3; i++) { using var c = Small(completed: i, offset: i); c.Save(Folder); }
-        // Put back an older generation, as a kill between the commit and the pruning leaves it.
-        using (var c = Small(completed: 1, offset: 1)) c.Save(Path.Combine(_root, "other"));
-        Directory.Move(Generations(Path.Combine(_root, "other"))[0], Path.Combine(Folder, "gen-000000001"));
-        Assert.Equal(3, Generations(Folder).Length);
+        void PutBackGenerationOne()
+        {
+            // As a kill between a save's commit and its pruning leaves it.
+            using (var c = Small(completed: 1, offset: 1)) c.Save(Path.Combine(_root, "other"));
+            Directory.Move(Generations(Path.Combine(_root, "other"))[0], Path.Combine(Folder, "gen-000000001"));
+            Directory.Delete(Path.Combine(_root, "other"), recursive: true);
+            Assert.Equal(3, Generations(Folder).Length);
+        }
+        PutBackGenerationOne();
         using (var loaded = BilevelCheckpoint.Load(Folder)) Assert.Equal(3, loaded.CompletedIterations);
+        Assert.Equal(new[] { "gen-000000003", "gen-000000002" }, Generations(Folder).Select(Path.GetFileName));
+
+        PutBackGenerationOne();
         using (var c = Small(completed: 4)) c.Save(Folder);
         Assert.Equal(new[] { "gen-000000004", "gen-000000003" }, Generations(Folder).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void A_load_that_falls_back_keeps_the_generation_it_used_and_removes_only_older_ones()
+    {
+        for (int i = 1; i <= 2; i++) { using var c = Small(completed: i, offset: i); c.Save(Folder); }
+        foreach (var (name, completed) in new[] { ("gen-000000003", 3), ("gen-000000004", 4) })
+        {
+            using var c = Small(completed: completed, offset: completed);
+            c.Save(Path.Combine(_root, "other"));
+            Directory.Move(Generations(Path.Combine(_root, "other"))[0], Path.Combine(Folder, name));
+        }
+        // Generations 1..4 (1 is left over by a kill before pruning); the newest two are damaged.
+        File.Delete(Path.Combine(Folder, "gen-000000004", "manifest.json"));
+        File.Delete(Path.Combine(Folder, "gen-000000003", "state.json"));
+        using (var loaded = BilevelCheckpoint.Load(Folder))
+        {
+            Assert.Equal(Path.Combine(Folder, "gen-000000002"), loaded.Source);
+            Assert.Equal(2, loaded.SkippedGenerations.Count);
+        }
+        Assert.Equal(new[] { "gen-000000004", "gen-000000003", "gen-000000002" }, Generations(Folder).Select(Path.GetFileName));
     }
 
     [Theory]
