@@ -49,7 +49,8 @@ public sealed class BilevelOptimizer
     /// <param name="progress">Optional progress reports (phase, step, J, PA score, forget loss).</param>
     /// <param name="resumeFrom">A checkpoint of an interrupted run of the same pool and options, or null.</param>
     /// <param name="cancellationToken">Observed between steps; on cancellation the model keeps the last completed step's parameters.</param>
-    /// <exception cref="ArgumentException">An option is invalid for this pool (the message names the field).</exception>
+    /// <exception cref="ArgumentException">An option is invalid for this pool, or <paramref name="resumeFrom"/> does not fit this run
+    /// (other settings, pool size, iteration count, parameter count, shape or dtype); the message names the field and both values.</exception>
     /// <exception cref="BilevelNumericalException">A loss, score or objective was not finite; the parameters of the start of that outer iteration are restored.</exception>
     public BilevelResult Run(ForgetBatch pool, IProgress<BilevelProgress>? progress = null, BilevelCheckpoint? resumeFrom = null,
         CancellationToken cancellationToken = default)
