@@ -49,7 +49,8 @@ public sealed class BilevelOptimizer
     /// <param name="progress">Optional progress reports (phase, step, J, PA score, forget loss).</param>
     /// <param name="resumeFrom">A checkpoint of an interrupted run of the same pool and options, or null.</param>
     /// <param name="cancellationToken">Observed between steps; on cancellation the model keeps the last completed step's parameters.</param>
-    /// <exception cref="ArgumentException">An option is invalid for this pool (the message names the field).</exception>
+    /// <exception cref="ArgumentException">An option is invalid for this pool, or <paramref name="resumeFrom"/> does not fit this run
+    /// (other settings, pool size, iteration count, parameter count, shape or dtype); the message names the field and both values.</exception>
     /// <exception cref="BilevelNumericalException">A loss, score or objective was not finite; the parameters of the start of that outer iteration are restored.</exception>
     public BilevelResult Run(ForgetBatch pool, IProgress<BilevelProgress>? progress = null, BilevelCheckpoint? resumeFrom = null,
         CancellationToken cancellationToken = default)
@@ -69,9 +70,12 @@ public sealed class BilevelOptimizer
         else run = Resume(resumeFrom, pool);
         run.Fingerprint = Fingerprint(pool);
         string stopReason = $"completed {_options.OuterIterations} outer iterations";
+        // A resumed run whose last checkpointed iteration already hit the PA patience stops as the uninterrupted one did.
+        bool patienceSpent = resumeFrom is not null && run.CompletedIterations > 0 && run.IterationsWithoutImprovement >= _options.PaPatience;
+        if (patienceSpent) stopReason = $"PA score did not improve for {run.IterationsWithoutImprovement} outer iteration(s)";
         try
         {
-            for (int t = run.CompletedIterations + 1; t <= _options.OuterIterations; t++)
+            for (int t = run.CompletedIterations + 1; !patienceSpent && t <= _options.OuterIterations; t++)
             {
                 using var lastGood = new ParameterCopy(parameters);
                 var (inner, objective, pa) = Guarded(lastGood, () =>
@@ -126,14 +130,12 @@ public sealed class BilevelOptimizer
 
     private RunState Resume(BilevelCheckpoint checkpoint, ForgetBatch pool)
     {
+        var parameters = _model.TrainableParameters;
+        checkpoint.CheckResumable(pool.Count, _options.OuterIterations, parameters, "resumeFrom");
         if (checkpoint.Fingerprint is { } saved && saved != Fingerprint(pool))
             throw new ArgumentException("the checkpoint was written by a run with other settings (BilevelOptions other than OuterIterations, " +
-                "the names of the estimator, strategy, inner terms or objective, or the pool size); resuming it would not reproduce that run.", nameof(checkpoint));
-        var parameters = _model.TrainableParameters;
-        if (checkpoint.Parameters.Length != parameters.Count || checkpoint.Parameters.Where((p, i) => !p.shape.SequenceEqual(parameters[i].shape)).Any())
-            throw new ArgumentException("the checkpoint's parameters do not match the model's trainable parameters.", nameof(checkpoint));
-        if (checkpoint.InitialScores.Length != pool.Count || checkpoint.SelectedIndices.Any(i => i < 0 || i >= pool.Count))
-            throw new ArgumentException($"the checkpoint was made for a pool of {checkpoint.InitialScores.Length} examples, not {pool.Count}.", nameof(checkpoint));
+                "the names of the estimator, strategy, inner terms or objective, or the pool size); resuming it would not reproduce that run.", "resumeFrom");
+        _logger.LogInformation("U2A resuming after outer iteration {Iteration} from {Source}", checkpoint.CompletedIterations, checkpoint.Source ?? "a checkpoint in memory");
         ParameterVector.CopyInto(parameters, checkpoint.Parameters);
         var run = new RunState(checkpoint.InitialScores, checkpoint.SelectedIndices, checkpoint.Weights)
         {

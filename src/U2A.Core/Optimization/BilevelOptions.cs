@@ -64,7 +64,8 @@ public sealed record BilevelOptions
     /// <summary>Seed of the data order and of torch's generator; each outer iteration derives its own from it.</summary>
     public long Seed { get; init; }
 
-    /// <summary>Where to write a checkpoint after every outer iteration, or null for none.</summary>
+    /// <summary>Where to write a checkpoint after every outer iteration, or null for none. The folder keeps the newest two
+    /// checksummed generations and survives a kill at any instant (see <see cref="BilevelCheckpoint"/>); one run per folder.</summary>
     public string? CheckpointDirectory { get; init; }
 
     /// <summary>Validates every field against a pool of <paramref name="poolSize"/> candidates.</summary>
