@@ -119,7 +119,9 @@ public sealed class BilevelOptimizer
         var (objective, pa) = clock.Time(BilevelPhase.Evaluate, () => Evaluate(0, ct));
         progress?.Report(new BilevelProgress(BilevelPhase.Evaluate, 0, 0, _options.InnerSteps, objective, pa, null));
         var scores = clock.Time(BilevelPhase.Score, () => Score(pool, all, uniform, 0, progress, ct));
-        var selection = clock.Time(BilevelPhase.Select, () => _selector.Select(new SelectionRequest(scores, j => GramColumn(pool, j, ct))));
+        var selection = clock.Time(BilevelPhase.Select, () => _selector.Select(new SelectionRequest(scores, j => GramColumn(pool, j, ct))))
+            ?? throw new InvalidOperationException($"the selector {_selector.Name} returned no selection (null); an IExampleSelector must return a non-empty Selection.");
+        selection.ThrowIfOutside(pool.Count, _selector.Name);
         _logger.LogInformation("U2A start: J {Objective:G5}, PA {Pa:G5}; {Selector} selected {Count} of {Pool} negatives",
             objective, pa, _selector.Name, selection.Indices.Count, pool.Count);
         var run = new RunState(scores, selection.Indices.ToArray(), selection.Weights.ToArray());
@@ -264,7 +266,7 @@ public sealed class BilevelOptimizer
             using var batch = pool.Select(idx);
             return _inner.PerExampleLosses(_model, batch);
         }
-        return new BilevelProblem(_model.TrainableParameters, InnerLoss, () => _scorer.Objective(_model), PerExample, pool.Count);
+        return new BilevelProblem(_model.TrainableParameters, InnerLoss, () => _scorer.Objective(_model), PerExample, pool.Count, objectiveName: _scorer.Name);
     }
 
     /// <summary>

@@ -351,7 +351,7 @@ internal static class MisuseMatrix
         W("run/unlearner-with-null-terms", Arg, ["NullTerms", "InnerTerms"], w => w.Run(new NullTermsUnlearner())),
         W("run/selector-repeats-an-index", Arg, ["Indices[1] = 0", "twice"], w => w.Run(selector: new MisbehavingSelector("Twice", _ => new SelectionResult([0, 0], [0.5, 0.5])))),
         W("run/selector-weights-off-the-simplex", Arg, ["sum to 2"], w => w.Run(selector: new MisbehavingSelector("Heavy", _ => new SelectionResult([0, 1], [1.0, 1.0])))),
-        W("run/selector-index-outside-the-pool", Range, ["index 9", "batch of 4"], w => w.Run(selector: new MisbehavingSelector("Outside", _ => new SelectionResult([9], [1.0])))),
+        W("run/selector-index-outside-the-pool", Range, ["Outside selected Indices[0] = 9", "pool of 4"], w => w.Run(selector: new MisbehavingSelector("Outside", _ => new SelectionResult([9], [1.0])))),
         W("run/selector-selects-nothing", Arg, ["Indices", "empty"], w => w.Run(selector: new MisbehavingSelector("Nothing", _ => new SelectionResult([], [])))),
         W("run/inner-term-returns-a-cached-tensor", Invalid, ["CachedTerm", "same tensor"], w =>
         {
