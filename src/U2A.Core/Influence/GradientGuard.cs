@@ -11,7 +11,7 @@ namespace U2A.Core.Influence;
 /// first and becomes an <see cref="InvalidOperationException"/> that names the component and the fix: an output that is
 /// not a floating-point scalar, that has no autograd graph, that depends on none of the inputs, or an input that is not a
 /// tensor requiring gradients. (What cannot be checked beforehand, a graph freed or modified in place by earlier use of a
-/// cached tensor, is listed in docs/reliability-misuse.md.)
+/// cached tensor, is listed in docs/reliability.md.)
 /// </summary>
 internal static class GradientGuard
 {
