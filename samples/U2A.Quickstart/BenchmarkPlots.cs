@@ -13,6 +13,14 @@ public static class BenchmarkPlots
         ScoreHistogram(report, Path.Combine(directory, "score_histogram.png"));
     }
 
+    /// <summary>Saves to a temporary name, then renames: a kill never leaves a half-written picture.</summary>
+    private static void Save(ScottPlot.Plot plot, string path, int width, int height)
+    {
+        string temp = path + ".tmp-" + Environment.ProcessId + ".png";
+        plot.SavePng(temp, width, height);
+        File.Move(temp, path, overwrite: true);
+    }
+
     private static void PaVsSteps(SafetyBenchmarkReport report, string path)
     {
         var plot = new ScottPlot.Plot();
@@ -29,7 +37,7 @@ public static class BenchmarkPlots
         plot.XLabel("update steps");
         plot.YLabel("expected known reward (validation prompts)");
         plot.ShowLegend(ScottPlot.Alignment.LowerRight);
-        plot.SavePng(path, 1000, 650);
+        Save(plot, path, 1000, 650);
     }
 
     private static void GroupDeltas(SafetyBenchmarkReport report, string path)
@@ -46,7 +54,7 @@ public static class BenchmarkPlots
         plot.Title($"C1: change of test PA when one group of {sorted.FirstOrDefault()?.Size} negatives is unlearned alone (colour: share truly harmful, blue 0 .. red 1)");
         plot.XLabel("group (sorted)");
         plot.YLabel("change of expected reward (test prompts)");
-        plot.SavePng(path, 1000, 600);
+        Save(plot, path, 1000, 600);
     }
 
     private static void ScoreHistogram(SafetyBenchmarkReport report, string path)
@@ -71,6 +79,6 @@ public static class BenchmarkPlots
         plot.XLabel("influence score s_i (> 0: unlearning it is predicted to lower J)");
         plot.YLabel("negatives");
         plot.ShowLegend();
-        plot.SavePng(path, 1000, 600);
+        Save(plot, path, 1000, 600);
     }
 }

@@ -41,7 +41,10 @@ public static class QuickstartApp
             return 130;
         }
         Directory.CreateDirectory(outDir);
-        File.WriteAllText(Path.Combine(outDir, "report.json"), report.ToJson());
+        // Written to temporary names and renamed, so a kill never leaves a half-written report or plot behind.
+        string reportPath = Path.Combine(outDir, "report.json"), temp = reportPath + ".tmp-" + Environment.ProcessId;
+        File.WriteAllText(temp, report.ToJson());
+        File.Move(temp, reportPath, overwrite: true);
         BenchmarkPlots.Write(report, outDir);
         output.WriteLine();
         output.Write(BenchmarkTable.Format(report));
