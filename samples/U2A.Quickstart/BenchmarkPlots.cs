@@ -5,6 +5,9 @@ namespace U2A.Quickstart;
 /// <summary>The benchmark's three plots, drawn with ScottPlot.</summary>
 public static class BenchmarkPlots
 {
+    /// <summary>The files <see cref="Write"/> writes.</summary>
+    public static IReadOnlyList<string> FileNames { get; } = new[] { "pa_vs_steps.png", "group_delta_pa.png", "score_histogram.png" };
+
     /// <summary>Writes pa_vs_steps.png, group_delta_pa.png and score_histogram.png to <paramref name="directory"/>.</summary>
     public static void Write(SafetyBenchmarkReport report, string directory)
     {
@@ -13,13 +16,7 @@ public static class BenchmarkPlots
         ScoreHistogram(report, Path.Combine(directory, "score_histogram.png"));
     }
 
-    /// <summary>Saves to a temporary name, then renames: a kill never leaves a half-written picture.</summary>
-    private static void Save(ScottPlot.Plot plot, string path, int width, int height)
-    {
-        string temp = path + ".tmp-" + Environment.ProcessId + ".png";
-        plot.SavePng(temp, width, height);
-        File.Move(temp, path, overwrite: true);
-    }
+    private static void Save(ScottPlot.Plot plot, string path, int width, int height) => plot.SavePng(path, width, height);
 
     private static void PaVsSteps(SafetyBenchmarkReport report, string path)
     {

@@ -4,4 +4,4 @@ using U2A.Quickstart;
 // Usage: dotnet run --project samples/U2A.Quickstart -c Release [-- --quick] [--seeds 0,1,2] [--mislabeled-share 0.3] [--out DIR]
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
-return QuickstartApp.Run(args, Console.Out, cancel.Token);
+return QuickstartApp.Run(args, Console.Out, cancel.Token, Console.Error);

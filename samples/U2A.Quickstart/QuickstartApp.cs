@@ -8,9 +8,16 @@ namespace U2A.Quickstart;
 /// <summary>The Quickstart's command line: runs <see cref="SafetyBenchmark"/>, prints progress and a table, writes report.json and plots.</summary>
 public static class QuickstartApp
 {
-    /// <summary>Runs the benchmark as the command line asks; returns the process exit code.</summary>
-    public static int Run(string[] args, TextWriter output, CancellationToken cancellationToken = default)
+    private const string Usage = "usage: U2A.Quickstart [--quick] [--seeds 0,1,2] [--mislabeled-share 0.3] [--out DIR]";
+
+    /// <summary>Runs the benchmark as the command line asks; returns the process exit code (0 done, 1 output not writable, 2 bad arguments, 130 cancelled).</summary>
+    /// <param name="args">The command line.</param>
+    /// <param name="output">Progress, table and summary.</param>
+    /// <param name="cancellationToken">Stops the run; nothing is written then.</param>
+    /// <param name="error">Error messages (default: <paramref name="output"/>).</param>
+    public static int Run(string[] args, TextWriter output, CancellationToken cancellationToken = default, TextWriter? error = null)
     {
+        error ??= output;
         SafetyBenchmarkSettings settings;
         string outDir;
         try
@@ -20,9 +27,15 @@ public static class QuickstartApp
         }
         catch (ArgumentException e)
         {
-            output.WriteLine($"error: {e.Message}");
-            output.WriteLine("usage: U2A.Quickstart [--quick] [--seeds 0,1,2] [--mislabeled-share 0.3] [--out DIR]");
+            error.WriteLine($"error: {OptionName(e.Message)}");
+            error.WriteLine(Usage);
             return 2;
+        }
+        // Fail before hours of work, not after: the output folder must be creatable and writable.
+        if (!CanWrite(outDir, out var why))
+        {
+            error.WriteLine($"error: --out {outDir} is not a writable folder: {why}");
+            return 1;
         }
         // The model is tiny: intra-op threads gain nothing and slow down badly when the cores are shared.
         torch.set_num_threads(1);
@@ -37,35 +50,90 @@ public static class QuickstartApp
         }
         catch (OperationCanceledException)
         {
-            output.WriteLine("cancelled; nothing written.");
+            error.WriteLine("cancelled; nothing written.");
             return 130;
         }
-        Directory.CreateDirectory(outDir);
-        // Written to temporary names and renamed, so a kill never leaves a half-written report or plot behind.
-        string reportPath = Path.Combine(outDir, "report.json"), temp = reportPath + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(temp, report.ToJson());
-        File.Move(temp, reportPath, overwrite: true);
-        BenchmarkPlots.Write(report, outDir);
+        try
+        {
+            Write(report, outDir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"error: could not write the results to {outDir}: {e.Message}");
+            return 1;
+        }
         output.WriteLine();
         output.Write(BenchmarkTable.Format(report));
         output.WriteLine($"Wrote {Path.Combine(outDir, "report.json")}, pa_vs_steps.png, group_delta_pa.png, score_histogram.png ({report.TotalSeconds:F0} s).");
         return 0;
     }
 
+    /// <summary>
+    /// Writes the plots and report.json into a staging folder, then moves them in with report.json last: the old report
+    /// goes first, so a report.json in the folder always belongs to the plots beside it, whatever instant a kill lands.
+    /// </summary>
+    private static void Write(SafetyBenchmarkReport report, string outDir)
+    {
+        string staging = Path.Combine(outDir, $".staging-{Environment.ProcessId}");
+        try
+        {
+            Directory.CreateDirectory(staging);
+            BenchmarkPlots.Write(report, staging);
+            File.WriteAllText(Path.Combine(staging, "report.json"), report.ToJson());
+            File.Delete(Path.Combine(outDir, "report.json"));
+            foreach (var name in BenchmarkPlots.FileNames.Append("report.json"))
+                File.Move(Path.Combine(staging, name), Path.Combine(outDir, name), overwrite: true);
+        }
+        finally
+        {
+            if (Directory.Exists(staging)) Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private static bool CanWrite(string dir, out string why)
+    {
+        try
+        {
+            Directory.CreateDirectory(dir);
+            string probe = Path.Combine(dir, $".write-test-{Environment.ProcessId}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            foreach (var name in BenchmarkPlots.FileNames.Append("report.json"))
+                if (Directory.Exists(Path.Combine(dir, name))) throw new IOException($"{name} there is a folder.");
+            why = "";
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            why = e.Message;
+            return false;
+        }
+    }
+
+    /// <summary>Names the command-line option rather than the settings field a validation message names.</summary>
+    private static string OptionName(string message) => message
+        .Replace("SafetyBenchmarkSettings.Seeds", "--seeds", StringComparison.Ordinal)
+        .Replace("SafetyBenchmarkSettings.MislabeledShare", "--mislabeled-share", StringComparison.Ordinal);
+
     private static (SafetyBenchmarkSettings Settings, string OutDir) Parse(string[] args)
     {
         var settings = args.Contains("--quick") ? SafetyBenchmarkSettings.Quick : new SafetyBenchmarkSettings();
         string outDir = Path.Combine(Environment.CurrentDirectory, "u2a-benchmark");
+        var seen = new HashSet<string>();
         for (int i = 0; i < args.Length; i++)
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            switch (args[i])
+            string option = args[i];
+            if (!seen.Add(option)) throw new ArgumentException($"{option} is given twice.");
+            string Value() => i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) && args[i + 1].Length > 0
+                ? args[++i] : throw new ArgumentException($"{option} needs a value.");
+            switch (option)
             {
                 case "--quick": break;
                 case "--seeds":
                     string seeds = Value();
-                    try { settings = settings with { Seeds = seeds.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray() }; }
-                    catch (FormatException) { throw new ArgumentException($"--seeds takes comma-separated integers, got \"{seeds}\"."); }
+                    var parsed = seeds.Split(',').Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null).ToArray();
+                    if (parsed.Any(p => p is null)) throw new ArgumentException($"--seeds takes comma-separated integers (32-bit), got \"{seeds}\".");
+                    settings = settings with { Seeds = parsed.Select(p => p!.Value).ToArray() };
                     break;
                 case "--mislabeled-share":
                     string share = Value();
@@ -74,13 +142,13 @@ public static class QuickstartApp
                     settings = settings with { MislabeledShare = s };
                     break;
                 case "--out": outDir = Path.GetFullPath(Value()); break;
-                default: throw new ArgumentException($"unknown option \"{args[i]}\".");
+                default: throw new ArgumentException($"unknown option \"{option}\".");
             }
         }
         return (settings, outDir);
     }
 
-    /// <summary>Writes each progress report as a line, in order, on the calling thread.</summary>
+    /// <summary>Writes each progress report as a line, in order.</summary>
     private sealed class LineProgress(TextWriter output) : IProgress<SafetyBenchmarkProgress>
     {
         public void Report(SafetyBenchmarkProgress value) => output.WriteLine($"[{value.Fraction,4:P0}] {value.Message}");

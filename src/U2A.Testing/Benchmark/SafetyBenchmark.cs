@@ -47,7 +47,7 @@ public sealed record SafetyBenchmarkSettings
     public int? EvaluationPrompts { get; init; }
 
     /// <summary>The reduced mode for tests: one seed, two learning rates, short runs, a short starting model.</summary>
-    public static SafetyBenchmarkSettings Quick { get; } = new()
+    public static SafetyBenchmarkSettings Quick => new()
     {
         Seeds = new[] { 0 }, PoolSize = 40, LearningRates = new[] { 3e-4, 1e-3 }, Rounds = 2, StepsPerRound = 2, Patience = 2, Groups = 4,
         GroupSteps = 2, PretrainSteps = 60, FinetuneSteps = 20, EvaluationPrompts = 16,
@@ -64,17 +64,20 @@ public sealed record SafetyBenchmarkSettings
         Require(MislabeledShare >= 0 && MislabeledShare < 1, nameof(MislabeledShare), MislabeledShare, "must be in [0, 1)");
         Require(LearningRates is { Length: > 0 } && LearningRates.All(l => l > 0 && double.IsFinite(l)), nameof(LearningRates),
             LearningRates is null ? "null" : string.Join(",", LearningRates), "must hold at least one positive finite learning rate");
-        Require(PoolSize >= 2 * Groups, nameof(PoolSize), PoolSize, $"must be at least twice Groups ({Groups})");
+        Require(PoolSize is >= 4 and <= 100_000, nameof(PoolSize), PoolSize, "must be in [4, 100000]");
+        Require(PoolSize >= 2L * Groups, nameof(PoolSize), PoolSize, $"must be at least twice Groups ({Groups})");
+        Require(PoolSize - (int)Math.Round(PoolSize * MislabeledShare) >= 1, nameof(MislabeledShare), MislabeledShare,
+            $"must leave at least one truly harmful negative in a pool of {PoolSize}");
         Require(Parallelism >= 1, nameof(Parallelism), Parallelism, "must be at least 1");
-        Require(Rounds >= 1, nameof(Rounds), Rounds, "must be at least 1");
-        Require(StepsPerRound >= 1, nameof(StepsPerRound), StepsPerRound, "must be at least 1");
-        Require(BatchSize >= 1, nameof(BatchSize), BatchSize, "must be at least 1");
+        Require(Rounds is >= 1 and <= 10_000, nameof(Rounds), Rounds, "must be in [1, 10000]");
+        Require(StepsPerRound is >= 1 and <= 100_000, nameof(StepsPerRound), StepsPerRound, "must be in [1, 100000]");
+        Require(BatchSize is >= 1 and <= 100_000, nameof(BatchSize), BatchSize, "must be in [1, 100000]");
         Require(Patience >= 1, nameof(Patience), Patience, "must be at least 1");
         Require(Groups >= 2, nameof(Groups), Groups, "must be at least 2");
         Require(GroupSteps >= 1, nameof(GroupSteps), GroupSteps, "must be at least 1");
         Require(EvaluationPrompts is null or >= 2, nameof(EvaluationPrompts), EvaluationPrompts ?? 0, "must be at least 2, or null");
-        Require(PretrainSteps >= 0, nameof(PretrainSteps), PretrainSteps, "must be non-negative");
-        Require(FinetuneSteps >= 0, nameof(FinetuneSteps), FinetuneSteps, "must be non-negative");
+        Require(PretrainSteps is >= 0 and <= 1_000_000, nameof(PretrainSteps), PretrainSteps, "must be in [0, 1000000]");
+        Require(FinetuneSteps is >= 0 and <= 1_000_000, nameof(FinetuneSteps), FinetuneSteps, "must be in [0, 1000000]");
     }
 }
 
@@ -100,7 +103,9 @@ public sealed class SafetyBenchmark
     /// <summary>Creates the benchmark; the settings are validated here.</summary>
     public SafetyBenchmark(SafetyBenchmarkSettings? settings = null)
     {
-        _settings = settings ?? new SafetyBenchmarkSettings();
+        settings ??= new SafetyBenchmarkSettings();
+        // A private copy: arrays changed by the caller after validation cannot reach the run.
+        _settings = settings with { Seeds = settings.Seeds?.ToArray()!, LearningRates = settings.LearningRates?.ToArray()! };
         _settings.Validate();
     }
 
@@ -155,6 +160,7 @@ public sealed class SafetyBenchmark
         public required Tensor[] KeptParameters { get; init; }
         public int[]? Selected { get; init; }
         public double[]? InitialScores { get; init; }
+        public bool Diverged { get; init; }
         public SeedResult? Test { get; set; }
     }
 
@@ -203,9 +209,26 @@ public sealed class SafetyBenchmark
                     ct.ThrowIfCancellationRequested();
                     start.Restore();
                     double lr = s.LearningRates[l];
-                    var run = method == "DPO"
-                        ? RunDpo(model, dpoData, validation, lr, seed, ct)
-                        : RunUnlearning(method, task, model, pool, prefs, validation, lr, seed, u2aSelected, ct);
+                    MethodRun run;
+                    try
+                    {
+                        run = method == "DPO"
+                            ? RunDpo(model, dpoData, validation, lr, seed, ct)
+                            : RunUnlearning(method, task, model, pool, prefs, validation, lr, seed, u2aSelected, ct);
+                    }
+                    catch (Exception e) when (e is BilevelNumericalException or NonFiniteLossException)
+                    {
+                        // A learning rate that diverges is a result, not a crash: the run keeps the starting model.
+                        report($"seed {seed}: {method} lr {lr:G3} diverged ({e.Message}); it keeps the starting parameters");
+                        start.Restore();
+                        run = new MethodRun
+                        {
+                            Trajectory = new List<TrajectoryPoint> { new(0, startValidation, 0) }, BestValidation = startValidation, UpdateSteps = 0,
+                            KeptParameters = Snapshot(model), Diverged = true,
+                            Selected = method.Contains('+') ? Array.Empty<int>() : null,
+                            InitialScores = new double[pool.Count],
+                        };
+                    }
                     if (method == "U2A+GA" && l == 0)
                     {
                         runs.Scores = run.InitialScores!;
@@ -222,7 +245,7 @@ public sealed class SafetyBenchmark
             {
                 Restore(model, run.KeptParameters);
                 var m = test.Metrics(test.Probabilities(model), startTestProbs);
-                double? precision = run.Selected is null ? null : run.Selected.Count(i => task.IsTrueNegative[i]) / (double)run.Selected.Length;
+                double? precision = run.Selected is null ? null : run.Selected.Length == 0 ? 0 : run.Selected.Count(i => task.IsTrueNegative[i]) / (double)run.Selected.Length;
                 run.Test = new SeedResult(seed, m.ExpectedReward, run.BestValidation, Greedy(task, testPrompts, model, ct), m.WinRate!.Value, m.WellFormedMass,
                     MeanNll(model, harmful), MeanNll(model, retainEval), run.UpdateSteps, null, null, precision, run.Selected?.Length);
             }
@@ -452,6 +475,7 @@ public sealed class SafetyBenchmark
                 StepsToTarget = reached.Length == 0 ? null : reached.Average(p => p.StepsToTarget!.Value),
                 SecondsToTarget = reached.Length == 0 ? null : reached.Average(p => p.SecondsToTarget!.Value),
                 TargetReachedSeeds = reached.Length,
+                DivergedRuns = seeds.Sum(r => Enumerable.Range(0, s.LearningRates.Length).Count(k => r.Runs[(method, k)].Diverged)),
                 SelectionPrecision = perSeed[0].SelectionPrecision is null ? null : perSeed.Average(p => p.SelectionPrecision!.Value),
                 SelectedCount = perSeed[0].SelectedCount is null ? null : perSeed.Average(p => (double)p.SelectedCount!.Value),
                 PerSeed = perSeed,

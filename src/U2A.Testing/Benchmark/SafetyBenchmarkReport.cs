@@ -84,6 +84,8 @@ public sealed record MethodReport
     public required double? SecondsToTarget { get; init; }
     /// <summary>Seeds on which the target was reached.</summary>
     public required int TargetReachedSeeds { get; init; }
+    /// <summary>Runs of this method (all learning rates and seeds) that diverged (a non-finite loss); they keep the starting parameters.</summary>
+    public int DivergedRuns { get; init; }
     /// <summary>Share of the selected negatives that are truly harmful; null for methods without a selection (DPO).</summary>
     public required double? SelectionPrecision { get; init; }
     /// <summary>Selected negatives, mean over seeds; null for DPO.</summary>

@@ -61,6 +61,8 @@ public sealed class TinyTransformerLM : nn.Module<Tensor, Tensor, Tensor>, ICaus
     {
         using var scope = NewDisposeScope();
         long b = inputIds.shape[0], t = inputIds.shape[1];
+        if (t > wpe.shape[0])
+            throw new ArgumentException($"a sequence of {t} tokens is longer than the model's {wpe.shape[0]} positions (maxLength).", nameof(inputIds));
         var positions = attentionMask.cumsum(1).sub(1).clamp_min(0);
         var h = wte.index_select(0, inputIds.reshape(-1)).reshape(b, t, _width) + wpe.index_select(0, positions.reshape(-1)).reshape(b, t, _width);
         // Causal mask combined with key padding: [B, 1, T, T], true where attention is forbidden.

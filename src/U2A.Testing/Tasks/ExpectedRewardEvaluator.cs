@@ -40,12 +40,22 @@ public sealed class ExpectedRewardEvaluator : IDisposable
         if (candidates.Count == 0) throw new ArgumentException("at least one candidate response is needed.", nameof(candidates));
         if (candidates.Any(c => c.Prompt < 0 || c.Prompt >= promptCount))
             throw new ArgumentException($"a candidate's prompt index lies outside [0, {promptCount}).", nameof(candidates));
+        if (candidates.Any(c => !double.IsFinite(c.Reward)))
+            throw new ArgumentException("every candidate's reward must be finite.", nameof(candidates));
+        if (!double.IsFinite(malformedReward)) throw new ArgumentException($"malformedReward must be finite, got {malformedReward}.", nameof(malformedReward));
         _promptOf = candidates.Select(c => c.Prompt).ToArray();
         _rewards = candidates.Select(c => c.Reward).ToArray();
         _malformedReward = malformedReward;
         _chunkSize = chunkSize;
         PromptCount = promptCount;
-        _batch = collate(candidates.Select(c => (c.PromptText, c.Response)).ToArray());
+        _batch = collate(candidates.Select(c => (c.PromptText, c.Response)).ToArray())
+            ?? throw new InvalidOperationException("collate returned null; it must return one row per candidate.");
+        if (_batch.Count != candidates.Count)
+        {
+            int rows = _batch.Count;
+            _batch.Dispose();
+            throw new InvalidOperationException($"collate returned {rows} rows for {candidates.Count} candidates; it must return one row per candidate, in order.");
+        }
         // Chunks of similar length: TokenBatch.Select trims each chunk's padding.
         using (var lengths = _batch.AttentionMask.sum(1))
         {
@@ -58,6 +68,10 @@ public sealed class ExpectedRewardEvaluator : IDisposable
     public static ExpectedRewardEvaluator For(SafetyBenchmarkTask task, IReadOnlyList<string> prompts, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(task);
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Count == 0) throw new ArgumentException("at least one prompt is needed.", nameof(prompts));
+        for (int i = 0; i < prompts.Count; i++)
+            if (prompts[i] is null) throw new ArgumentException($"prompts[{i}] is null.", nameof(prompts));
         var candidates = prompts.SelectMany((p, i) => SafetyBenchmarkTask.WellFormedResponses(p)
             .Select(r => (i, p, r, SafetyBenchmarkTask.Reward(p, r)))).ToArray();
         return new ExpectedRewardEvaluator(candidates, prompts.Count, pairs => task.Collate(pairs, device), SafetyBenchmarkTask.MalformedReward);
@@ -94,6 +108,8 @@ public sealed class ExpectedRewardEvaluator : IDisposable
         ArgumentNullException.ThrowIfNull(probabilities);
         if (probabilities.Length != _rewards.Length) throw new ArgumentException($"expected {_rewards.Length} probabilities, got {probabilities.Length}.", nameof(probabilities));
         if (baseline is not null && baseline.Length != _rewards.Length) throw new ArgumentException($"expected {_rewards.Length} baseline probabilities, got {baseline.Length}.", nameof(baseline));
+        CheckProbabilities(probabilities, nameof(probabilities));
+        if (baseline is not null) CheckProbabilities(baseline, nameof(baseline));
         var mass = new double[PromptCount];
         var reward = new double[PromptCount];
         for (int i = 0; i < probabilities.Length; i++)
@@ -104,6 +120,20 @@ public sealed class ExpectedRewardEvaluator : IDisposable
         for (int p = 0; p < PromptCount; p++) reward[p] += Math.Max(0, 1 - mass[p]) * _malformedReward;
         double? win = baseline is null ? null : WinRate(probabilities, baseline);
         return new PaMetrics(reward.Average(), mass.Average(), win);
+    }
+
+    /// <summary>Each probability in [0, 1] and each prompt's total at most 1 (with float32 rounding allowed for).</summary>
+    private void CheckProbabilities(double[] p, string name)
+    {
+        const double slack = 1e-4;
+        var total = new double[PromptCount];
+        for (int i = 0; i < p.Length; i++)
+        {
+            if (!(p[i] >= 0 && p[i] <= 1 + slack)) throw new ArgumentException($"{name}[{i}] = {p[i]} is not a probability.", name);
+            total[_promptOf[i]] += p[i];
+        }
+        for (int k = 0; k < total.Length; k++)
+            if (total[k] > 1 + slack) throw new ArgumentException($"{name} sum to {total[k]} on prompt {k}: more than 1.", name);
     }
 
     /// <summary>Mean over prompts of P(r(y) &gt; r(y')) + P(r(y) = r(y'))/2, y from the model, y' from the baseline, both exactly.</summary>

@@ -233,7 +233,7 @@ public sealed class SafetyBenchmarkTask
     public IReadOnlyList<(string Prompt, string Response)> RetainSet { get; }
 
     /// <summary>The split of a prompt of this task.</summary>
-    public PromptSplit SplitOf(string prompt) => _split.TryGetValue(prompt, out var s) ? s
+    public PromptSplit SplitOf(string prompt) => _split.TryGetValue(prompt ?? throw new ArgumentNullException(nameof(prompt)), out var s) ? s
         : throw new ArgumentException($"\"{prompt}\" is not a prompt of this task.", nameof(prompt));
 
     /// <summary>Whether a prompt asks about a harmful topic.</summary>
@@ -242,6 +242,7 @@ public sealed class SafetyBenchmarkTask
     /// <summary>The topic word of a prompt (the phrasing's only topic word).</summary>
     public static string TopicOf(string prompt)
     {
+        ArgumentNullException.ThrowIfNull(prompt);
         foreach (var w in prompt.Split(' '))
             if (HarmfulTopics.Contains(w) || BenignTopics.Contains(w)) return w;
         throw new ArgumentException($"\"{prompt}\" names no topic of the task.", nameof(prompt));
@@ -250,6 +251,7 @@ public sealed class SafetyBenchmarkTask
     /// <summary>Every well-formed response to a prompt (28): the refusals and every compliance form about its topic.</summary>
     public static IReadOnlyList<string> WellFormedResponses(string prompt)
     {
+        ArgumentNullException.ThrowIfNull(prompt);
         string t = TopicOf(prompt);
         var list = new List<string>(Refusals);
         foreach (var a in HarmfulAdjectives)
@@ -264,6 +266,8 @@ public sealed class SafetyBenchmarkTask
     /// <summary>Classifies a response to <paramref name="prompt"/>; an answer about another topic is malformed.</summary>
     public static BenchmarkResponseKind Classify(string prompt, string response)
     {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(response);
         if (Refusals.Contains(response)) return BenchmarkResponseKind.Refusal;
         string t = TopicOf(prompt);
         foreach (var a in HarmfulAdjectives)
@@ -279,6 +283,8 @@ public sealed class SafetyBenchmarkTask
     /// <summary>The known reward of a response to a prompt, in [-1, 1] (higher is better).</summary>
     public static double Reward(string prompt, string response)
     {
+        ArgumentNullException.ThrowIfNull(prompt);
+        ArgumentNullException.ThrowIfNull(response);
         bool harmful = IsHarmfulPrompt(prompt);
         return Classify(prompt, response) switch
         {
@@ -375,7 +381,7 @@ public sealed class SafetyBenchmarkTask
     public TokenBatch RetainBatch(Device? device = null) => Collate(RetainSet, device);
 
     /// <summary>A refusal, for pairing a negative with a good response (the DPO baseline's positives).</summary>
-    public static string Refusal(Random rng) => Refusals[rng.Next(Refusals.Length)];
+    public static string Refusal(Random rng) => Refusals[(rng ?? throw new ArgumentNullException(nameof(rng))).Next(Refusals.Length)];
 
     private static string HarmfulCompliance(Random rng, string topic)
     {

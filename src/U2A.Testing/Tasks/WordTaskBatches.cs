@@ -11,6 +11,11 @@ internal static class WordTaskBatches
     /// <summary>Tokenises prompt/response pairs into a right-padded batch on <paramref name="device"/>.</summary>
     public static TokenBatch Collate(PromptResponseEncoder encoder, int padId, IReadOnlyList<(string Prompt, string Response)> examples, Device? device)
     {
+        ArgumentNullException.ThrowIfNull(examples);
+        if (examples.Count == 0) throw new ArgumentException("at least one (prompt, response) pair is needed.", nameof(examples));
+        for (int i = 0; i < examples.Count; i++)
+            if (examples[i].Prompt is null || examples[i].Response is null)
+                throw new ArgumentException($"examples[{i}] has a null {(examples[i].Prompt is null ? "prompt" : "response")}.", nameof(examples));
         var encoded = examples.Select(e => encoder.Encode(e.Prompt, e.Response)).ToArray();
         int length = encoded.Max(e => e.Length);
         var ids = new long[encoded.Length, length];

@@ -77,6 +77,34 @@ public class ExpectedRewardEvaluatorTests
         Assert.Throws<ArgumentException>(() => evaluator.Metrics(new[] { 1.0 }));
     }
 
+    [Fact]
+    public void Misuse_is_refused_naming_what_is_wrong()
+    {
+        var tokenizer = new WordTokenizer(new[] { "a", "b" });
+        var encoder = new PromptResponseEncoder(tokenizer, PromptTemplate.Plain);
+        var candidates = new[] { (0, "a", "a", 1.0), (0, "a", "b", -1.0) };
+        var e = Assert.Throws<InvalidOperationException>(() => new ExpectedRewardEvaluator(candidates, 1, pairs => WordBatch(encoder, tokenizer, pairs.Take(1).ToArray()), -0.5));
+        Assert.Contains("1 rows for 2 candidates", e.Message);
+        Assert.Throws<ArgumentException>(() => new ExpectedRewardEvaluator(new[] { (0, "a", "a", double.NaN) }, 1, pairs => WordBatch(encoder, tokenizer, pairs), -0.5));
+        using var evaluator = new ExpectedRewardEvaluator(candidates, 1, pairs => WordBatch(encoder, tokenizer, pairs), -0.5);
+        Assert.Contains("probabilities[0] = 5", Assert.Throws<ArgumentException>(() => evaluator.Metrics(new[] { 5.0, -3.0 })).Message);
+        Assert.Contains("more than 1", Assert.Throws<ArgumentException>(() => evaluator.Metrics(new[] { 0.7, 0.7 })).Message);
+        Assert.Throws<ArgumentException>(() => evaluator.Metrics(new[] { double.NaN, 0.1 }));
+        var task = new SafetyBenchmarkTask();
+        Assert.Throws<ArgumentException>(() => ExpectedRewardEvaluator.For(task, new string[] { null! }));
+        Assert.Throws<ArgumentNullException>(() => SafetyBenchmarkTask.TopicOf(null!));
+        Assert.Throws<ArgumentException>(() => task.Collate(Array.Empty<(string, string)>()));
+    }
+
+    [Fact]
+    public void A_sequence_longer_than_the_model_is_refused_before_native_code()
+    {
+        using var model = new TinyTransformerLM(8, width: 8, layers: 1, heads: 2, maxLength: 4);
+        using var ids = zeros(1, 5, dtype: ScalarType.Int64);
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(ids, ones_like(ids)));
+        Assert.Contains("longer than the model's 4 positions", e.Message);
+    }
+
     private static double[] NextTokenProbabilities(TinyTransformerLM model, List<long> ids)
     {
         using var noGrad = no_grad();

@@ -48,7 +48,9 @@ public class QuickstartBenchmarkTests
     }
 
     [Theory]
-    [InlineData("--mislabeled-share", "1.5", "MislabeledShare")]
+    [InlineData("--seeds", "99999999999", "--seeds")]
+    [InlineData("--mislabeled-share", "0.999", "--mislabeled-share")]
+    [InlineData("--mislabeled-share", "1.5", "--mislabeled-share")]
     [InlineData("--seeds", "1,x", "--seeds")]
     [InlineData("--bogus", "1", "--bogus")]
     public void Bad_arguments_exit_2_naming_the_option(string option, string value, string named)
@@ -56,6 +58,42 @@ public class QuickstartBenchmarkTests
         var output = new StringWriter();
         Assert.Equal(2, QuickstartApp.Run(new[] { option, value }, output));
         Assert.Contains(named, output.ToString());
+    }
+
+    [Fact]
+    public void Repeated_options_and_an_output_path_that_is_a_file_are_refused_before_any_work()
+    {
+        var output = new StringWriter();
+        Assert.Equal(2, QuickstartApp.Run(new[] { "--seeds", "1", "--seeds", "2" }, output));
+        Assert.Contains("--seeds is given twice", output.ToString());
+        Assert.Equal(2, QuickstartApp.Run(new[] { "--out", "--quick" }, output));
+        Assert.Contains("--out needs a value", output.ToString());
+        string file = Path.GetTempFileName();
+        try
+        {
+            var errors = new StringWriter();
+            Assert.Equal(1, QuickstartApp.Run(new[] { "--quick", "--out", file }, output, default, errors));
+            Assert.Contains("is not a writable folder", errors.ToString());
+            Assert.DoesNotContain("[", errors.ToString());   // no progress: nothing ran
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Settings_are_copied_when_the_benchmark_is_made_and_Quick_is_a_fresh_instance()
+    {
+        var settings = SafetyBenchmarkSettings.Quick;
+        settings.Seeds[0] = 7;
+        Assert.Equal(0, SafetyBenchmarkSettings.Quick.Seeds[0]);
+        var e = Assert.Throws<ArgumentException>(() => new SafetyBenchmark(settings with { MislabeledShare = 0.99 }));
+        Assert.Contains("MislabeledShare", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new SafetyBenchmark(settings with { Groups = 1_500_000_000 }));
+        Assert.Contains("PoolSize", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new SafetyBenchmark(settings with { PoolSize = int.MaxValue }));
+        Assert.Contains("PoolSize", e.Message);
     }
 
     private static void CheckConsistency(SafetyBenchmarkReport r, SafetyBenchmarkSettings s)
