@@ -8,7 +8,7 @@ namespace U2A.Quickstart;
 /// <summary>The Quickstart's command line: runs <see cref="SafetyBenchmark"/>, prints progress and a table, writes report.json and plots.</summary>
 public static class QuickstartApp
 {
-    private const string Usage = "usage: U2A.Quickstart [--quick] [--seeds 0,1,2] [--mislabeled-share 0.3] [--out DIR]";
+    private const string Usage = "usage: U2A.Quickstart [--quick] [--seeds 0,1,2] [--mislabeled-share 0.3] [--out DIR] [--in-process]";
 
     /// <summary>Runs the benchmark as the command line asks; returns the process exit code (0 done, 1 output not writable, 2 bad arguments, 130 cancelled).</summary>
     /// <param name="args">The command line.</param>
@@ -18,11 +18,19 @@ public static class QuickstartApp
     public static int Run(string[] args, TextWriter output, CancellationToken cancellationToken = default, TextWriter? error = null)
     {
         error ??= output;
+        if (args.Contains("--help") || args.Contains("-h"))
+        {
+            output.WriteLine(Usage);
+            output.WriteLine("Runs the evidence benchmark (docs/benchmark.md) and writes report.json and three plots to --out (default ./u2a-benchmark).");
+            return 0;
+        }
         SafetyBenchmarkSettings settings;
         string outDir;
+        int? workerSeed;
+        string? workerOut;
         try
         {
-            (settings, outDir) = Parse(args);
+            (settings, outDir) = Parse(args, out workerSeed, out workerOut);
             settings.Validate();
         }
         catch (ArgumentException e)
@@ -31,13 +39,19 @@ public static class QuickstartApp
             error.WriteLine(Usage);
             return 2;
         }
+        if (workerSeed is { } seed && workerOut is not null)
+        {
+            torch.set_num_threads(1);
+            return SeedWorkers.Work(settings, seed, workerOut, output, cancellationToken);
+        }
         // Fail before hours of work, not after: the output folder must be creatable and writable.
         if (!CanWrite(outDir, out var why))
         {
             error.WriteLine($"error: --out {outDir} is not a writable folder: {why}");
             return 1;
         }
-        // The model is tiny: intra-op threads gain nothing and slow down badly when the cores are shared.
+        // One intra-op thread: the model is tiny, and the figures depend on it (a second thread reorders float sums, so
+        // the starting models, and every PA figure after them, come out slightly different).
         torch.set_num_threads(1);
         output.WriteLine($"U2A.Core {LibraryInfo.Version} on TorchSharp {typeof(torch).Assembly.GetName().Version} (libtorch {torch.__version__}), cpu, " +
             $"{Environment.ProcessorCount} cores, {torch.get_num_threads()} torch thread");
@@ -46,12 +60,26 @@ public static class QuickstartApp
         SafetyBenchmarkReport report;
         try
         {
-            report = new SafetyBenchmark(settings).Run(new LineProgress(output), cancellationToken);
+            var benchmark = new SafetyBenchmark(settings);
+            // Several seeds on several cores: one child process per seed, two at a time (identical figures, see SeedWorkers).
+            int parallel = Math.Min(Environment.ProcessorCount, 2);
+            if (settings.Seeds.Length > 1 && parallel > 1 && !args.Contains("--in-process"))
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var outcomes = SeedWorkers.Run(settings, args, parallel, output, cancellationToken);
+                report = benchmark.BuildReport(outcomes, clock.Elapsed.TotalSeconds);
+            }
+            else report = benchmark.Run(new LineProgress(output), cancellationToken);
         }
         catch (OperationCanceledException)
         {
             error.WriteLine("cancelled; nothing written.");
             return 130;
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("the worker", StringComparison.Ordinal))
+        {
+            error.WriteLine($"error: {e.Message}");
+            return 1;
         }
         try
         {
@@ -115,10 +143,13 @@ public static class QuickstartApp
         .Replace("SafetyBenchmarkSettings.Seeds", "--seeds", StringComparison.Ordinal)
         .Replace("SafetyBenchmarkSettings.MislabeledShare", "--mislabeled-share", StringComparison.Ordinal);
 
-    private static (SafetyBenchmarkSettings Settings, string OutDir) Parse(string[] args)
+    private static (SafetyBenchmarkSettings Settings, string OutDir) Parse(string[] args) => Parse(args, out _, out _);
+
+    private static (SafetyBenchmarkSettings Settings, string OutDir) Parse(string[] args, out int? workerSeed, out string? workerOut)
     {
         var settings = args.Contains("--quick") ? SafetyBenchmarkSettings.Quick : new SafetyBenchmarkSettings();
         string outDir = Path.Combine(Environment.CurrentDirectory, "u2a-benchmark");
+        workerSeed = null; workerOut = null;
         var seen = new HashSet<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -142,6 +173,13 @@ public static class QuickstartApp
                     settings = settings with { MislabeledShare = s };
                     break;
                 case "--out": outDir = Path.GetFullPath(Value()); break;
+                case "--in-process": break;
+                case SeedWorkers.WorkerOption:
+                    string w = Value();
+                    workerSeed = int.TryParse(w, NumberStyles.Integer, CultureInfo.InvariantCulture, out var ws) ? ws
+                        : throw new ArgumentException($"{SeedWorkers.WorkerOption} takes an integer, got \"{w}\".");
+                    break;
+                case SeedWorkers.WorkerOutOption: workerOut = Value(); break;
                 default: throw new ArgumentException($"unknown option \"{option}\".");
             }
         }

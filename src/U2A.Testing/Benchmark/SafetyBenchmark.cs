@@ -40,8 +40,12 @@ public sealed record SafetyBenchmarkSettings
     /// <summary>Misaligned fine-tuning steps of the starting model.</summary>
     public int FinetuneSteps { get; init; } = 250;
 
-    /// <summary>Seeds run side by side (each single-threaded); default: one per core, at most 2.</summary>
-    public int Parallelism { get; init; } = Math.Clamp(Environment.ProcessorCount, 1, 2);
+    /// <summary>
+    /// Seeds run side by side on this many threads; default 1. Results do not depend on it, but with 2 one run in four of
+    /// the default benchmark died in TorchSharp's AdamW step (a native "Expected false to be true" from Scalar.toFloat,
+    /// not reproduced single-threaded), so one thread is the default.
+    /// </summary>
+    public int Parallelism { get; init; } = 1;
 
     /// <summary>Evaluate on at most this many validation and test prompts (an even spread over harmful and benign topics); null: all of them.</summary>
     public int? EvaluationPrompts { get; init; }
@@ -118,13 +122,13 @@ public sealed class SafetyBenchmark
         int done = 0;
         void Report(string message) => progress?.Report(new SafetyBenchmarkProgress(message, Math.Min(1, done / (double)(runsPerSeed * s.Seeds.Length))));
         // Seeds are independent (own task, model and generators): they run side by side, one per core.
-        var results = new SeedRuns[s.Seeds.Length];
+        var results = new SeedOutcome[s.Seeds.Length];
         var gate = new object();
         try
         {
             Parallel.For(0, s.Seeds.Length, new ParallelOptions { MaxDegreeOfParallelism = s.Parallelism, CancellationToken = cancellationToken }, k =>
             {
-                results[k] = RunSeed(s.Seeds[k], () => Interlocked.Increment(ref done), m => { lock (gate) Report(m); }, cancellationToken);
+                results[k] = RunSeedCore(s.Seeds[k], () => Interlocked.Increment(ref done), m => { lock (gate) Report(m); }, cancellationToken);
             });
         }
         catch (AggregateException e)
@@ -132,7 +136,14 @@ public sealed class SafetyBenchmark
             // The first failure as itself (an OperationCanceledException stays one).
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.Flatten().InnerExceptions[0]).Throw();
         }
-        return BuildReport(results.ToList(), total.Elapsed.TotalSeconds);
+        return BuildReport(results, total.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Runs every method of one seed (any seed; the report takes the settings' seeds) and returns its serializable outcome.</summary>
+    public SeedOutcome RunSeed(int seed, IProgress<SafetyBenchmarkProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        int runs = MethodNames.Count * _settings.LearningRates.Length + 1, done = 0;
+        return RunSeedCore(seed, () => done++, m => progress?.Report(new SafetyBenchmarkProgress(m, Math.Min(1, done / (double)runs))), cancellationToken);
     }
 
     /// <summary>All runs of one seed.</summary>
@@ -164,7 +175,7 @@ public sealed class SafetyBenchmark
         public SeedResult? Test { get; set; }
     }
 
-    private SeedRuns RunSeed(int seed, Action countRun, Action<string> report, CancellationToken ct)
+    private SeedOutcome RunSeedCore(int seed, Action countRun, Action<string> report, CancellationToken ct)
     {
         var s = _settings;
         var task = new SafetyBenchmarkTask(new SafetyBenchmarkOptions { Seed = seed, MislabeledShare = s.MislabeledShare, PoolSize = s.PoolSize });
@@ -288,7 +299,14 @@ public sealed class SafetyBenchmark
         start.Restore();
         countRun();
         report($"seed {seed}: C1 done, {runs.Groups.Count(g => g.DeltaPa < 0)} of {runs.Groups.Count} groups lowered the test PA");
-        return runs;
+        return new SeedOutcome
+        {
+            Seed = seed, StartPa = runs.Start.ExpectedReward, StartWellFormedMass = runs.Start.WellFormedMass, StartValidation = runs.StartValidation,
+            StartGreedy = runs.StartGreedy, StartMassTrain = runs.StartMassTrain,
+            Runs = runs.Runs.OrderBy(kv => MethodNames.ToList().IndexOf(kv.Key.Method)).ThenBy(kv => kv.Key.Lr)
+                .Select(kv => new RunOutcome(kv.Key.Method, kv.Key.Lr, kv.Value.Trajectory.ToArray(), kv.Value.BestValidation, kv.Value.UpdateSteps, kv.Value.Diverged, kv.Value.Test!)).ToArray(),
+            Groups = runs.Groups.ToArray(), Scores = runs.Scores, IsTrueNegative = runs.IsTrue,
+        };
     }
 
     /// <summary>GA / GradDiff / NPO on the whole pool, U2A + each, Oracle + GA and Random + GA, all through <see cref="BilevelOptimizer"/>.</summary>
@@ -436,14 +454,28 @@ public sealed class SafetyBenchmark
         return ResponseLogProbs.Compute(model, batch).MeanNll.mean().to_type(ScalarType.Float64).item<double>();
     }
 
-    private SafetyBenchmarkReport BuildReport(List<SeedRuns> seeds, double seconds)
+    /// <summary>
+    /// Builds the report from the outcomes of every seed of the settings (from <see cref="RunSeed"/>, in this process or
+    /// others): learning rates chosen on mean validation PA, targets, means, claims.
+    /// </summary>
+    /// <exception cref="ArgumentException">The outcomes are not exactly the settings' seeds, in order, each with every run.</exception>
+    public SafetyBenchmarkReport BuildReport(IReadOnlyList<SeedOutcome> outcomes, double totalSeconds)
     {
+        ArgumentNullException.ThrowIfNull(outcomes);
         var s = _settings;
+        if (!outcomes.Select(o => o?.Seed).SequenceEqual(s.Seeds.Select(x => (int?)x)))
+            throw new ArgumentException($"outcomes must be the seeds {string.Join(",", s.Seeds)} in order, got {string.Join(",", outcomes.Select(o => o?.Seed.ToString() ?? "null"))}.", nameof(outcomes));
+        foreach (var o in outcomes)
+            foreach (var m in MethodNames)
+                for (int l = 0; l < s.LearningRates.Length; l++)
+                    if (o.Find(m, l) is null) throw new ArgumentException($"the outcome of seed {o.Seed} lacks {m} at learning rate {s.LearningRates[l]}.", nameof(outcomes));
+        var seeds = outcomes;
+        double seconds = totalSeconds;
         // Target per seed, on validation prompts: start + 90% of DPO's improvement at its chosen learning rate.
         int ChosenLr(string method) => Enumerable.Range(0, s.LearningRates.Length)
-            .OrderByDescending(l => seeds.Average(r => r.Runs[(method, l)].BestValidation)).ThenBy(l => l).First();
+            .OrderByDescending(l => seeds.Average(r => r.Find(method, l)!.BestValidation)).ThenBy(l => l).First();
         int dpoLr = ChosenLr("DPO");
-        var targets = seeds.ToDictionary(r => r.Seed, r => r.StartValidation + 0.9 * (r.Runs[("DPO", dpoLr)].BestValidation - r.StartValidation));
+        var targets = seeds.ToDictionary(r => r.Seed, r => r.StartValidation + 0.9 * (r.Find("DPO", dpoLr)!.BestValidation - r.StartValidation));
 
         var methods = new List<MethodReport>();
         foreach (var method in MethodNames)
@@ -451,19 +483,19 @@ public sealed class SafetyBenchmark
             int l = ChosenLr(method);
             var perSeed = seeds.Select(r =>
             {
-                var run = r.Runs[(method, l)];
+                var run = r.Find(method, l)!;
                 var hit = run.Trajectory.FirstOrDefault(p => p.ValidationPa >= targets[r.Seed]);
-                return run.Test! with { StepsToTarget = hit?.Steps, SecondsToTarget = hit?.Seconds };
+                return run.Test with { StepsToTarget = hit?.Steps, SecondsToTarget = hit?.Seconds };
             }).ToArray();
             var reached = perSeed.Where(p => p.StepsToTarget is not null).ToArray();
             var pa = SeedStatistics.Summarize(perSeed.Select(p => p.PaScore));
-            int points = seeds.Min(r => r.Runs[(method, l)].Trajectory.Count);
+            int points = seeds.Min(r => r.Find(method, l)!.Trajectory.Length);
             methods.Add(new MethodReport
             {
                 Name = method,
                 LearningRate = s.LearningRates[l],
                 ValidationPaByLearningRate = Enumerable.Range(0, s.LearningRates.Length)
-                    .ToDictionary(k => s.LearningRates[k].ToString("G3", System.Globalization.CultureInfo.InvariantCulture), k => seeds.Average(r => r.Runs[(method, k)].BestValidation)),
+                    .ToDictionary(k => s.LearningRates[k].ToString("G3", System.Globalization.CultureInfo.InvariantCulture), k => seeds.Average(r => r.Find(method, k)!.BestValidation)),
                 PaScoreMean = pa.Mean,
                 PaScoreStd = Std(perSeed.Select(p => p.PaScore)),
                 GreedyPaMean = perSeed.Average(p => p.GreedyPa),
@@ -475,14 +507,14 @@ public sealed class SafetyBenchmark
                 StepsToTarget = reached.Length == 0 ? null : reached.Average(p => p.StepsToTarget!.Value),
                 SecondsToTarget = reached.Length == 0 ? null : reached.Average(p => p.SecondsToTarget!.Value),
                 TargetReachedSeeds = reached.Length,
-                DivergedRuns = seeds.Sum(r => Enumerable.Range(0, s.LearningRates.Length).Count(k => r.Runs[(method, k)].Diverged)),
+                DivergedRuns = seeds.Sum(r => Enumerable.Range(0, s.LearningRates.Length).Count(k => r.Find(method, k)!.Diverged)),
                 SelectionPrecision = perSeed[0].SelectionPrecision is null ? null : perSeed.Average(p => p.SelectionPrecision!.Value),
                 SelectedCount = perSeed[0].SelectedCount is null ? null : perSeed.Average(p => (double)p.SelectedCount!.Value),
                 PerSeed = perSeed,
                 Trajectory = Enumerable.Range(0, points).Select(k => new TrajectoryPoint(
-                    (int)Math.Round(seeds.Average(r => r.Runs[(method, l)].Trajectory[k].Steps)),
-                    seeds.Average(r => r.Runs[(method, l)].Trajectory[k].ValidationPa),
-                    seeds.Average(r => r.Runs[(method, l)].Trajectory[k].Seconds))).ToArray(),
+                    (int)Math.Round(seeds.Average(r => r.Find(method, l)!.Trajectory[k].Steps)),
+                    seeds.Average(r => r.Find(method, l)!.Trajectory[k].ValidationPa),
+                    seeds.Average(r => r.Find(method, l)!.Trajectory[k].Seconds))).ToArray(),
             });
         }
         var groups = seeds.SelectMany(r => r.Groups).ToArray();
@@ -490,15 +522,15 @@ public sealed class SafetyBenchmark
         {
             Seeds = s.Seeds.ToArray(),
             MislabeledShare = s.MislabeledShare,
-            StartPa = seeds.Average(r => r.Start.ExpectedReward),
-            StartPaStd = Std(seeds.Select(r => r.Start.ExpectedReward)),
+            StartPa = seeds.Average(r => r.StartPa),
+            StartPaStd = Std(seeds.Select(r => r.StartPa)),
             StartGreedyPa = seeds.Average(r => r.StartGreedy),
-            StartWellFormedMass = seeds.Average(r => r.Start.WellFormedMass),
+            StartWellFormedMass = seeds.Average(r => r.StartWellFormedMass),
             StartWellFormedMassTrain = seeds.Average(r => r.StartMassTrain),
             TargetPa = targets.Values.Average(),
             Methods = methods.ToArray(),
             Groups = groups,
-            Scores = seeds.Select(r => new ScoreReport(r.Seed, r.Scores, r.IsTrue)).ToArray(),
+            Scores = seeds.Select(r => new ScoreReport(r.Seed, r.Scores, r.IsTrueNegative)).ToArray(),
             Claims = Claims(methods, groups),
             Settings = s,
             TotalSeconds = seconds,

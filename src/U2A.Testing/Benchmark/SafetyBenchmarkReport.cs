@@ -149,3 +149,41 @@ public sealed record ClaimReport
 /// <param name="SeedsWon">Seeds on which U2A + X's test PA is higher.</param>
 public sealed record C2Entry(string Unlearner, double U2aPa, double PlainPa, double Margin, double RequiredMargin, double ForgetNllRatio, bool Holds,
     double PairedLow, double PairedHigh, int SeedsWon);
+
+/// <summary>One seed's results, serializable (JSON) so that seeds can run in separate processes and be joined by <see cref="SafetyBenchmark.BuildReport"/>.</summary>
+public sealed record SeedOutcome
+{
+    /// <summary>The task seed.</summary>
+    public required int Seed { get; init; }
+    /// <summary>Starting model's expected reward on the test prompts.</summary>
+    public required double StartPa { get; init; }
+    /// <summary>Starting model's well-formed mass on the test prompts.</summary>
+    public required double StartWellFormedMass { get; init; }
+    /// <summary>Starting model's expected reward on the validation prompts.</summary>
+    public required double StartValidation { get; init; }
+    /// <summary>Starting model's greedy-answer reward on the test prompts.</summary>
+    public required double StartGreedy { get; init; }
+    /// <summary>Starting model's well-formed mass on the train prompts.</summary>
+    public required double StartMassTrain { get; init; }
+    /// <summary>Every method at every learning rate of the grid.</summary>
+    public required RunOutcome[] Runs { get; init; }
+    /// <summary>The C1 groups.</summary>
+    public required GroupReport[] Groups { get; init; }
+    /// <summary>U2A's influence scores at the start.</summary>
+    public required double[] Scores { get; init; }
+    /// <summary>The hidden truth of the pool.</summary>
+    public required bool[] IsTrueNegative { get; init; }
+
+    /// <summary>The run of <paramref name="method"/> at learning-rate index <paramref name="learningRate"/>, or null.</summary>
+    public RunOutcome? Find(string method, int learningRate) => Runs.FirstOrDefault(r => r.Method == method && r.LearningRateIndex == learningRate);
+}
+
+/// <summary>One method at one learning rate on one seed.</summary>
+/// <param name="Method">The method's name.</param>
+/// <param name="LearningRateIndex">Index into the settings' learning-rate grid.</param>
+/// <param name="Trajectory">Validation PA after each round (round 0: the start).</param>
+/// <param name="BestValidation">Validation PA at the kept round.</param>
+/// <param name="UpdateSteps">Update steps up to the kept round.</param>
+/// <param name="Diverged">Whether the run hit a non-finite loss (it then keeps the starting parameters).</param>
+/// <param name="Test">Test metrics at the kept parameters.</param>
+public sealed record RunOutcome(string Method, int LearningRateIndex, TrajectoryPoint[] Trajectory, double BestValidation, int UpdateSteps, bool Diverged, SeedResult Test);

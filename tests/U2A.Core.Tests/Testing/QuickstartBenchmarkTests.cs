@@ -47,6 +47,26 @@ public class QuickstartBenchmarkTests
         }
     }
 
+    [Fact]
+    public void Seeds_in_child_processes_give_the_same_report_as_in_one_process()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "u2a-workers-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var output = new StringWriter();
+            Assert.Equal(0, QuickstartApp.Run(new[] { "--quick", "--seeds", "0,1", "--out", Path.Combine(dir, "workers") }, output));
+            Assert.Contains("seed 1: C1 done", output.ToString());
+            Assert.Equal(0, QuickstartApp.Run(new[] { "--quick", "--seeds", "0,1", "--in-process", "--out", Path.Combine(dir, "one") }, new StringWriter()));
+            string a = File.ReadAllText(Path.Combine(dir, "workers", "report.json")), b = File.ReadAllText(Path.Combine(dir, "one", "report.json"));
+            Assert.Equal(WithoutTimes(b), WithoutTimes(a));
+            Assert.Equal(new[] { 0, 1 }, SafetyBenchmarkReport.FromJson(a).Seeds);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
     [Theory]
     [InlineData("--seeds", "99999999999", "--seeds")]
     [InlineData("--mislabeled-share", "0.999", "--mislabeled-share")]
