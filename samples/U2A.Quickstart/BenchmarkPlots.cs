@@ -48,8 +48,8 @@ public static class BenchmarkPlots
             bars.Bars[i].FillColor = ScottPlot.Color.InterpolateRgb(ScottPlot.Colors.SteelBlue, ScottPlot.Colors.OrangeRed, share);
         }
         plot.Add.HorizontalLine(0);
-        plot.Title($"C1: change of test PA when one group of {sorted.FirstOrDefault()?.Size} negatives is unlearned alone (colour: share truly harmful, blue 0 .. red 1)");
-        plot.XLabel("group (sorted)");
+        plot.Title($"C1: test PA change when one group of {sorted.FirstOrDefault()?.Size} negatives is unlearned alone");
+        plot.XLabel("groups, sorted (colour: share truly harmful, blue 0 to red 1)");
         plot.YLabel("change of expected reward (test prompts)");
         Save(plot, path, 1000, 600);
     }
@@ -60,22 +60,24 @@ public static class BenchmarkPlots
         var all = report.Scores.SelectMany(s => s.Scores).ToArray();
         if (all.Length > 0)
         {
-            double lo = all.Min(), hi = all.Max(), width = Math.Max((hi - lo) / 30, 1e-12);
+            double lo = all.Min(), hi = all.Max(), width = Math.Max((hi - lo) / 30, 1e-12), maxCount = 1;
             foreach (var (truth, name, offset, color) in new[] { (true, "truly harmful", 0.0, ScottPlot.Colors.OrangeRed), (false, "mislabeled", 0.5, ScottPlot.Colors.SteelBlue) })
             {
                 var values = report.Scores.SelectMany(s => s.Scores.Where((_, i) => s.IsTrueNegative[i] == truth)).ToArray();
                 var counts = new double[30];
                 foreach (var v in values) counts[Math.Min(29, (int)((v - lo) / width))]++;
+                maxCount = Math.Max(maxCount, counts.Max());
                 var bars = plot.Add.Bars(Enumerable.Range(0, 30).Select(i => lo + (i + 0.25 + offset / 2) * width).ToArray(), counts);
                 foreach (var b in bars.Bars) { b.Size = width * 0.45; b.FillColor = color; }
                 bars.LegendText = name;
             }
             plot.Add.VerticalLine(0);
+            plot.Axes.SetLimitsY(0, maxCount * 1.15);
         }
         plot.Title("Influence scores at the start (identity estimator): truly harmful vs mislabeled negatives");
         plot.XLabel("influence score s_i (> 0: unlearning it is predicted to lower J)");
         plot.YLabel("negatives");
-        plot.ShowLegend();
+        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
         Save(plot, path, 1000, 600);
     }
 }
