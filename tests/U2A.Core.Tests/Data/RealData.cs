@@ -3,23 +3,31 @@ using Microsoft.Extensions.Logging;
 
 namespace U2A.Core.Tests.Data;
 
-/// <summary>Paths of the real dataset samples (shared/data/real beside the repository) and small test helpers.</summary>
+/// <summary>
+/// Paths of the real dataset samples and small test helpers. The MIT-licensed samples (HH-RLHF, AdvBench) are committed
+/// under tests/data/real; the CC-BY-NC PKU-SafeRLHF sample is read from shared/data/real beside the repository.
+/// </summary>
 internal static class RealData
 {
+    private static string Root => typeof(RealData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "RepoRoot").Value!;
+
+    /// <summary>The committed samples.</summary>
+    public static string CommittedDir => Path.GetFullPath(Path.Combine(Root, "tests", "data", "real"));
+
+    /// <summary>The samples beside the repository (only CI and developers have them).</summary>
     public static string Dir
     {
         get
         {
-            var root = typeof(RealData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().First(a => a.Key == "RepoRoot").Value!;
-            var dir = Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "real"));
+            var dir = Path.GetFullPath(Path.Combine(Root, "..", "shared", "data", "real"));
             if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"the real data samples are expected at {dir} (a copy of shared/ beside the repository).");
             return dir;
         }
     }
 
-    public static string HhRlhf => Path.Combine(Dir, "hh_rlhf_harmless_base_test.first1000.jsonl");
+    public static string HhRlhf => Path.Combine(CommittedDir, "hh_rlhf_harmless_base_test.first1000.jsonl");
     public static string Pku => Path.Combine(Dir, "pku_saferlhf_alpaca7b_test.first20.jsonl");
-    public static string AdvBench => Path.Combine(Dir, "advbench_harmful_behaviors.csv");
+    public static string AdvBench => Path.Combine(CommittedDir, "advbench_harmful_behaviors.csv");
 }
 
 /// <summary>An ILogger that keeps what it is given.</summary>
