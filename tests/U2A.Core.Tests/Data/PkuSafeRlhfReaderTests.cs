@@ -4,9 +4,10 @@ namespace U2A.Core.Tests.Data;
 
 public class PkuSafeRlhfReaderTests
 {
-    [Fact]
+    [SkippableFact]
     public void Real_sample_has_the_documented_counts_and_label_breakdown()
     {
+        RealData.RequireShared();
         var result = PkuSafeRlhfReader.Read(RealData.Pku);
         var records = result.Records;
 
@@ -23,9 +24,10 @@ public class PkuSafeRlhfReaderTests
         Assert.Contains("\n", string.Concat(records.Select(r => r.Response0 + r.Response1))); // JSON escapes decoded
     }
 
-    [Fact]
+    [SkippableFact]
     public void Pairs_choose_the_safer_or_the_better_response_and_negatives_are_the_unsafe_responses()
     {
+        RealData.RequireShared();
         var records = PkuSafeRlhfReader.Read(RealData.Pku).Records;
         var safer = PkuSafeRlhfReader.Pairs(records);
         var better = PkuSafeRlhfReader.Pairs(records, PkuPreference.Better);

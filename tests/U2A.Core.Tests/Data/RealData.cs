@@ -25,6 +25,16 @@ internal static class RealData
         }
     }
 
+    /// <summary>
+    /// Skips the calling [SkippableFact] when shared/data/real is absent: the PKU-SafeRLHF sample is CC-BY-NC and may
+    /// not be committed. CI always has the folder, so there these tests run.
+    /// </summary>
+    public static void RequireShared()
+    {
+        var dir = Path.GetFullPath(Path.Combine(Root, "..", "shared", "data", "real"));
+        Skip.IfNot(Directory.Exists(dir), $"needs the CC-BY-NC PKU-SafeRLHF sample in {dir} (shared/ beside the repository), which may not be committed");
+    }
+
     public static string HhRlhf => Path.Combine(CommittedDir, "hh_rlhf_harmless_base_test.first1000.jsonl");
     public static string Pku => Path.Combine(Dir, "pku_saferlhf_alpaca7b_test.first20.jsonl");
     public static string AdvBench => Path.Combine(CommittedDir, "advbench_harmful_behaviors.csv");
