@@ -27,7 +27,7 @@ try
         Console.Out.WriteLine($"running {checkpoint?.CompletedIterations ?? -1} {checkpoint?.Source ?? "-"} {checkpoint?.SkippedGenerations.Count ?? 0}");
         Console.Out.Flush();
         var progress = new LineProgress();
-        var result = pipeline.Optimizer(ProbePipeline.Options(outer, inner, restoreBest, folder)).Run(pipeline.Pool, progress, resumeFrom: checkpoint);
+        var result = pipeline.Optimizer(ProbePipeline.Options(outer, inner, restoreBest, folder)).Run(progress, resumeFrom: checkpoint);
         string temp = resultFile + ".tmp";
         File.WriteAllText(temp, pipeline.Describe(result));
         File.Move(temp, resultFile, overwrite: true);

@@ -7,12 +7,10 @@ using static TorchSharp.torch;
 namespace U2A.Core.MisuseProbe;
 
 /// <summary>A user's <see cref="IUnlearner"/> written wrongly: its per-example loss is whatever <paramref name="loss"/> returns.</summary>
-public sealed class MisbehavingUnlearner(string name, Func<SequenceLogProbs, Tensor> loss, bool needsReference = false,
-    IReadOnlyList<IInnerTerm>? innerTerms = null) : IUnlearner
+public sealed class MisbehavingUnlearner(string name, Func<SequenceLogProbs, Tensor> loss, bool needsReference = false) : IUnlearner
 {
     public string Name => name;
     public bool NeedsReference => needsReference;
-    public IReadOnlyList<IInnerTerm> InnerTerms => innerTerms ?? Array.Empty<IInnerTerm>();
     public Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference) => loss(policy);
 
     /// <summary>GradAscent, detached from the graph (the review's first abort).</summary>
@@ -31,12 +29,12 @@ public sealed class MisbehavingUnlearner(string name, Func<SequenceLogProbs, Ten
     public static MisbehavingUnlearner Leaf() => new("LeafGA", p => zeros(p.Sum.shape[0], dtype: p.Sum.dtype).requires_grad_());
 }
 
-/// <summary>A user's <see cref="IAlignmentScorer"/> written wrongly: J is whatever <paramref name="objective"/> returns.</summary>
-public sealed class MisbehavingScorer(string name, Func<ICausalLM, Tensor> objective, Func<ICausalLM, double>? score = null) : IAlignmentScorer
+/// <summary>A user's <see cref="IAlignmentScorer"/> written wrongly: J is whatever <paramref name="objective"/> returns (and its PA score <paramref name="score"/>, 0 by default).</summary>
+public sealed class MisbehavingScorer(string name, Func<ICausalLM, Tensor> objective, Func<ICausalLM, double>? score = null) : IAlignmentScorer, IAlignmentEvaluator
 {
     public string Name => name;
     public Tensor Objective(ICausalLM model) => objective(model);
-    public double Score(ICausalLM model, CancellationToken cancellationToken = default) => score?.Invoke(model) ?? 0.0;
+    public double Evaluate(ICausalLM model, CancellationToken cancellationToken = default) => score?.Invoke(model) ?? 0.0;
 
     /// <summary>J = 1, a constant (the review's second abort).</summary>
     public static MisbehavingScorer Constant() => new("ConstantJ", m => tensor(1.0, dtype: m.DType));
@@ -49,10 +47,10 @@ public sealed class MisbehavingScorer(string name, Func<ICausalLM, Tensor> objec
 }
 
 /// <summary>A user's <see cref="IExampleSelector"/> written wrongly.</summary>
-public sealed class MisbehavingSelector(string name, Func<SelectionRequest, Selection.Selection> select) : IExampleSelector
+public sealed class MisbehavingSelector(string name, Func<SelectionRequest, Selection.ExampleSelection> select) : IExampleSelector
 {
     public string Name => name;
-    public Selection.Selection Select(SelectionRequest request) => select(request);
+    public Selection.ExampleSelection Select(SelectionRequest request) => select(request);
 }
 
 /// <summary>A user's inner term written wrongly: its value is whatever <paramref name="value"/> returns.</summary>

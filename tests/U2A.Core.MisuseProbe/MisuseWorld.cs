@@ -97,20 +97,21 @@ public sealed class MisuseWorld : IDisposable
     /// <summary>One short outer iteration: 1 inner step of batch 2.</summary>
     public static BilevelOptions FastOptions(ScoringMethod scoring = ScoringMethod.BatchedExact) => new()
     {
-        OuterIterations = 1, InnerSteps = 1, InnerBatchSize = 2, HessianBatchSize = 4, ScoringMethod = scoring,
-        InnerOptimizer = new Training.OptimizerSettings { LearningRate = 1e-3 },
+        OuterIterations = 1,
+        Inner = new InnerUnlearningOptions { Steps = 1, BatchSize = 2, Loop = InnerUnlearningOptions.DefaultLoop with { Optimizer = new Training.OptimizerSettings { LearningRate = 1e-3 } } },
+        Scoring = new InfluenceScoringOptions { Method = scoring, HessianBatchSize = 4 },
     };
 
     /// <summary>A bilevel optimizer on this world with the given parts (GradAscent, DPO, top-2, identity estimator by default).</summary>
     public BilevelOptimizer Optimizer(IUnlearner? unlearner = null, IAlignmentScorer? scorer = null, IExampleSelector? selector = null,
         BilevelOptions? options = null, IHypergradientEstimator? estimator = null, IEnumerable<IInnerTerm>? terms = null) =>
-        new(Model, new InnerObjective(unlearner ?? new GradAscent(), terms), scorer ?? Dpo, selector ?? new TopKSelector(2),
-            estimator ?? new IdentityEstimator(), options ?? FastOptions());
+        new(new UnlearningProblem(Model, Pool, new InnerObjective(unlearner ?? new GradAscent(), terms), scorer ?? Dpo), selector ?? new TopKSelector(2),
+            estimator ?? new IdentityEstimator(), (scorer ?? Dpo) as IAlignmentEvaluator ?? Dpo, options ?? FastOptions());
 
     /// <summary>Runs <see cref="Optimizer"/> on the pool.</summary>
     public BilevelResult Run(IUnlearner? unlearner = null, IAlignmentScorer? scorer = null, IExampleSelector? selector = null,
         BilevelOptions? options = null, IHypergradientEstimator? estimator = null, IEnumerable<IInnerTerm>? terms = null) =>
-        Optimizer(unlearner, scorer, selector, options, estimator, terms).Run(Pool);
+        Optimizer(unlearner, scorer, selector, options, estimator, terms).Run();
 
     /// <summary>The influence direction of the identity estimator for the DPO objective.</summary>
     public InfluenceDirection Direction()

@@ -33,7 +33,7 @@ public sealed record DpoObjectiveOptions(double Beta = 0.3, DpoLossType LossType
 /// <see cref="DpoObjectiveOptions.ChunkSize"/> at a time and their losses summed, so J is one scalar whose graph spans the set.
 /// The batch stays the caller's.
 /// </remarks>
-public sealed class DpoObjective : IAlignmentScorer
+public sealed class DpoObjective : IAlignmentScorer, IAlignmentEvaluator
 {
     private readonly PreferenceBatch _pairs;
 
@@ -70,7 +70,7 @@ public sealed class DpoObjective : IAlignmentScorer
     }
 
     /// <summary><c>-J</c>, without gradients.</summary>
-    public double Score(ICausalLM model, CancellationToken cancellationToken = default)
+    public double Evaluate(ICausalLM model, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         using var noGrad = no_grad();

@@ -5,6 +5,7 @@ using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Training;
 using static TorchSharp.torch;
+using U2A.Core.Unlearning;
 
 namespace U2A.Core.Alignment;
 
@@ -74,7 +75,7 @@ public sealed class DpoTrainer
         {
             var pairs = EnsureReference(data, reference, owned);
             int totalSteps = StepsFor(pairs.Count);
-            var order = new BatchOrder(pairs.Count, Options.BatchSize, Options.Training.Seed ?? 42, Options.Shuffle);
+            var order = new BatchOrder(pairs.Count, Options.BatchSize, Options.Seed, Options.Shuffle);
             using var loop = new TrainingLoop(_model.TrainableParameters, totalSteps, Options.Training);
             _logger.LogInformation("DPO: {Pairs} pairs, {Steps} steps, batch {Batch} x {Accumulation}, beta {Beta}, loss {LossType}",
                 pairs.Count, totalSteps, order.BatchSize, Options.Training.GradientAccumulationSteps, Options.Beta, Options.LossType);

@@ -29,25 +29,26 @@ public sealed record DpoTrainerOptions
     /// <summary>Log the TRL metrics at Information level every this many steps (every step at Debug level).</summary>
     public int LoggingSteps { get; init; } = 10;
 
-    /// <summary>Optimizer, schedule, clipping, accumulation and seed (the seed also orders the data; 42 when null).</summary>
+    /// <summary>Seed of the data order (the trainer draws no other random numbers).</summary>
+    public long Seed { get; init; } = 42;
+
+    /// <summary>Optimizer, schedule, clipping and accumulation.</summary>
     public TrainingLoopOptions Training { get; init; } = new()
     {
         Optimizer = new OptimizerSettings { LearningRate = 1e-6 },
         Schedule = LearningRateSchedule.Linear(),
         MaxGradNorm = 1.0,
-        Seed = 42,
     };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field (nested settings included).</summary>
     public void Validate()
     {
-        if (!(Beta > 0) || double.IsInfinity(Beta)) throw new ArgumentException($"DpoTrainerOptions.Beta must be positive and finite, got {Beta}.");
-        if (!Enum.IsDefined(LossType)) throw new ArgumentException($"DpoTrainerOptions.LossType: unknown loss type {LossType}.");
-        if (BatchSize < 1) throw new ArgumentException($"DpoTrainerOptions.BatchSize must be at least 1, got {BatchSize}.");
-        if (Epochs < 1) throw new ArgumentException($"DpoTrainerOptions.Epochs must be at least 1, got {Epochs}.");
-        if (MaxSteps is < 1) throw new ArgumentException($"DpoTrainerOptions.MaxSteps must be at least 1 (or null), got {MaxSteps}.");
-        if (LoggingSteps < 1) throw new ArgumentException($"DpoTrainerOptions.LoggingSteps must be at least 1, got {LoggingSteps}.");
-        if (Training is null) throw new ArgumentException("DpoTrainerOptions.Training must not be null.");
-        Training.Validate();
+        Require.Positive(Beta, "DpoTrainerOptions.Beta");
+        Require.Defined(LossType, "DpoTrainerOptions.LossType");
+        Require.AtLeastOne(BatchSize, "DpoTrainerOptions.BatchSize");
+        Require.AtLeastOne(Epochs, "DpoTrainerOptions.Epochs");
+        if (MaxSteps is { } max) Require.AtLeastOne(max, "DpoTrainerOptions.MaxSteps");
+        Require.AtLeastOne(LoggingSteps, "DpoTrainerOptions.LoggingSteps");
+        Require.NotNull(Training, "DpoTrainerOptions.Training").Validate("DpoTrainerOptions.Training");
     }
 }

@@ -21,7 +21,7 @@ public sealed record LikelihoodMarginOptions(int ChunkSize = 64)
 /// <c>J = -(1/N) sum_n m_n</c>; the reported score is the mean margin <c>-J</c>.
 /// </summary>
 /// <remarks>Unbounded: use it to measure, or as a J that rewards pushing the rejected response down. The batch stays the caller's.</remarks>
-public sealed class LikelihoodMarginObjective : IAlignmentScorer
+public sealed class LikelihoodMarginObjective : IAlignmentScorer, IAlignmentEvaluator
 {
     private readonly PreferenceBatch _pairs;
 
@@ -58,7 +58,7 @@ public sealed class LikelihoodMarginObjective : IAlignmentScorer
     }
 
     /// <summary>The mean margin <c>-J</c>, without gradients.</summary>
-    public double Score(ICausalLM model, CancellationToken cancellationToken = default)
+    public double Evaluate(ICausalLM model, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         using var noGrad = no_grad();

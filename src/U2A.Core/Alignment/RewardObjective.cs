@@ -48,7 +48,7 @@ public sealed record RewardObjectiveOptions(int ChunkSize = 64)
 /// The rewards are computed once, at construction (the candidates are fixed), so they are constants in J.
 /// The batch stays the caller's.
 /// </remarks>
-public sealed class RewardObjective : IAlignmentScorer, IDisposable
+public sealed class RewardObjective : IAlignmentScorer, IAlignmentEvaluator, IDisposable
 {
     private readonly TokenBatch _candidates;
     private readonly Tensor _rewards; // [P, m], float64
@@ -129,7 +129,7 @@ public sealed class RewardObjective : IAlignmentScorer, IDisposable
     }
 
     /// <summary>The mean reward of generated responses to the held-out prompts, or the expected candidate reward <c>-J</c> when no evaluation was given.</summary>
-    public double Score(ICausalLM model, CancellationToken cancellationToken = default)
+    public double Evaluate(ICausalLM model, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (_evaluation is null)

@@ -7,8 +7,8 @@ namespace U2A.Core.Models;
 /// response tokens of log pi(y_t | x, y_&lt;t), and <c>TokenCount[i] = |y_i|</c>. Both have shape [B].
 /// </summary>
 /// <remarks>
-/// A holder of two tensors; it does not dispose them. Whoever made them owns them, until a <see cref="Data.ForgetBatch"/>
-/// or <see cref="Data.PreferenceBatch"/> constructed with this object takes them over (and disposes them with itself).
+/// A holder of two tensors; it does not dispose them. Whoever made them owns them, until a <c>ForgetBatch</c>
+/// or <c>PreferenceBatch</c> constructed with this object takes them over (and disposes them with itself).
 /// </remarks>
 /// <param name="Sum">Summed response log-probability per example, floating point [B].</param>
 /// <param name="TokenCount">Number of response tokens per example, [B], in the dtype of <paramref name="Sum"/>.</param>

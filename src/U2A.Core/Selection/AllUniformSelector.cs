@@ -7,10 +7,10 @@ public sealed class AllUniformSelector : IExampleSelector
     public string Name => "all-uniform";
 
     /// <inheritdoc />
-    public Selection Select(SelectionRequest request)
+    public ExampleSelection Select(SelectionRequest request)
     {
         SelectionGuard.Validate(request, 1);
         int n = request.Scores.Count;
-        return new Selection(Enumerable.Range(0, n).ToArray(), Enumerable.Repeat(1.0 / n, n).ToArray());
+        return new ExampleSelection(Enumerable.Range(0, n).ToArray(), Enumerable.Repeat(1.0 / n, n).ToArray());
     }
 }

@@ -7,7 +7,7 @@ namespace U2A.Core.Selection;
 /// <param name="Weights">One weight per selected example: finite, non-negative, summing to 1 (within 1e-6).</param>
 /// <exception cref="ArgumentNullException">A list is null.</exception>
 /// <exception cref="ArgumentException">The selection is empty, an index is negative or repeated, the counts differ, or the weights are not on the simplex.</exception>
-public sealed record Selection(IReadOnlyList<int> Indices, IReadOnlyList<double> Weights)
+public sealed record ExampleSelection(IReadOnlyList<int> Indices, IReadOnlyList<double> Weights)
 {
     /// <summary>How far the weights' sum may be from 1.</summary>
     public const double SimplexTolerance = 1e-6;
@@ -83,7 +83,7 @@ public interface IExampleSelector
     string Name { get; }
 
     /// <summary>Selects from the pool described by <paramref name="request"/>. Never returns an empty selection.</summary>
-    Selection Select(SelectionRequest request);
+    ExampleSelection Select(SelectionRequest request);
 
     /// <summary>
     /// Checks, before any scoring work, that this selector can select from a pool of <paramref name="poolSize"/>

@@ -31,7 +31,7 @@ public sealed class MatchingPursuitSelector : IExampleSelector
     }
 
     /// <inheritdoc />
-    public Selection Select(SelectionRequest request)
+    public ExampleSelection Select(SelectionRequest request)
     {
         SelectionGuard.Validate(request, K);
         if (request.Interaction is null)
@@ -62,9 +62,9 @@ public sealed class MatchingPursuitSelector : IExampleSelector
         if (chosen.Count == 0)
         {
             int top = SelectionGuard.Descending(request.Scores).First();
-            return new Selection(new[] { top }, new[] { 1.0 });
+            return new ExampleSelection(new[] { top }, new[] { 1.0 });
         }
         double total = coefficients.Sum();
-        return new Selection(chosen, coefficients.Select(c => c / total).ToArray());
+        return new ExampleSelection(chosen, coefficients.Select(c => c / total).ToArray());
     }
 }

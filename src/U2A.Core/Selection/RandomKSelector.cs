@@ -25,7 +25,7 @@ public sealed class RandomKSelector : IExampleSelector
     }
 
     /// <inheritdoc />
-    public Selection Select(SelectionRequest request)
+    public ExampleSelection Select(SelectionRequest request)
     {
         SelectionGuard.Validate(request, K);
         var rng = new Random(Seed);
@@ -35,6 +35,6 @@ public sealed class RandomKSelector : IExampleSelector
             int j = rng.Next(i, pool.Length);
             (pool[i], pool[j]) = (pool[j], pool[i]);
         }
-        return new Selection(pool.Take(K).ToArray(), Enumerable.Repeat(1.0 / K, K).ToArray());
+        return new ExampleSelection(pool.Take(K).ToArray(), Enumerable.Repeat(1.0 / K, K).ToArray());
     }
 }

@@ -26,10 +26,10 @@ public sealed class TopKSelector : IExampleSelector
     }
 
     /// <inheritdoc />
-    public Selection Select(SelectionRequest request)
+    public ExampleSelection Select(SelectionRequest request)
     {
         SelectionGuard.Validate(request, K);
         var order = SelectionGuard.Descending(request.Scores).Take(K).ToArray();
-        return new Selection(order, Enumerable.Repeat(1.0 / order.Length, order.Length).ToArray());
+        return new ExampleSelection(order, Enumerable.Repeat(1.0 / order.Length, order.Length).ToArray());
     }
 }

@@ -45,12 +45,14 @@ public sealed record LearningRateSchedule
         new() { Kind = LearningRateScheduleKind.Cosine, WarmupSteps = warmupSteps, MinLearningRateRatio = minLearningRateRatio };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
-    public void Validate()
+    public void Validate() => Validate(nameof(LearningRateSchedule));
+
+    internal void Validate(string path)
     {
-        if (!Enum.IsDefined(Kind)) throw new ArgumentException($"LearningRateSchedule.Kind: unknown schedule {Kind}.");
-        if (WarmupSteps < 0) throw new ArgumentException($"LearningRateSchedule.WarmupSteps must be non-negative, got {WarmupSteps}.");
-        if (!(WarmupRatio >= 0 && WarmupRatio <= 1)) throw new ArgumentException($"LearningRateSchedule.WarmupRatio must be in [0, 1], got {WarmupRatio}.");
-        if (!(MinLearningRateRatio >= 0 && MinLearningRateRatio <= 1)) throw new ArgumentException($"LearningRateSchedule.MinLearningRateRatio must be in [0, 1], got {MinLearningRateRatio}.");
+        Require.Defined(Kind, $"{path}.Kind");
+        Require.AtLeast(WarmupSteps, 0, $"{path}.WarmupSteps");
+        Require.InRange(WarmupRatio, 0, 1, $"{path}.WarmupRatio");
+        Require.InRange(MinLearningRateRatio, 0, 1, $"{path}.MinLearningRateRatio");
     }
 
     /// <summary>The warm-up length <c>W</c> for a run of <paramref name="totalSteps"/> steps.</summary>

@@ -41,15 +41,17 @@ public sealed record OptimizerSettings
     public double Momentum { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
-    public void Validate()
+    public void Validate() => Validate(nameof(OptimizerSettings));
+
+    internal void Validate(string path)
     {
-        if (!Enum.IsDefined(Kind)) throw new ArgumentException($"OptimizerSettings.Kind: unknown optimizer {Kind}.");
-        if (!(LearningRate >= 0) || double.IsInfinity(LearningRate)) throw new ArgumentException($"OptimizerSettings.LearningRate must be finite and non-negative, got {LearningRate}.");
-        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentException($"OptimizerSettings.Beta1 must be in [0, 1), got {Beta1}.");
-        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentException($"OptimizerSettings.Beta2 must be in [0, 1), got {Beta2}.");
-        if (!(Epsilon >= 0) || double.IsInfinity(Epsilon)) throw new ArgumentException($"OptimizerSettings.Epsilon must be finite and non-negative, got {Epsilon}.");
-        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw new ArgumentException($"OptimizerSettings.WeightDecay must be finite and non-negative, got {WeightDecay}.");
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"OptimizerSettings.Momentum must be in [0, 1), got {Momentum}.");
+        Require.Defined(Kind, $"{path}.Kind");
+        Require.NonNegative(LearningRate, $"{path}.LearningRate");
+        Require.That(Beta1 >= 0 && Beta1 < 1, $"{path}.Beta1", Beta1, "must be in [0, 1)");
+        Require.That(Beta2 >= 0 && Beta2 < 1, $"{path}.Beta2", Beta2, "must be in [0, 1)");
+        Require.NonNegative(Epsilon, $"{path}.Epsilon");
+        Require.NonNegative(WeightDecay, $"{path}.WeightDecay");
+        Require.That(Momentum >= 0 && Momentum < 1, $"{path}.Momentum", Momentum, "must be in [0, 1)");
     }
 
     /// <summary>Creates the TorchSharp optimizer over exactly <paramref name="parameters"/> (one parameter group, in that order).</summary>
@@ -62,7 +64,7 @@ public sealed record OptimizerSettings
         {
             OptimizerKind.AdamW => new AdamW(list, LearningRate, Beta1, Beta2, Epsilon, WeightDecay),
             OptimizerKind.Sgd => optim.SGD(list, LearningRate, momentum: Momentum, weight_decay: WeightDecay),
-            _ => throw new ArgumentException($"OptimizerSettings.Kind: unknown optimizer {Kind}."),
+            _ => throw new ArgumentOutOfRangeException("OptimizerSettings.Kind", Kind, $"OptimizerSettings.Kind has no value {Kind}."),
         };
     }
 }

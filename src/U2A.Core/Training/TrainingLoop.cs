@@ -39,7 +39,6 @@ public sealed class TrainingLoop : IDisposable
         TotalSteps = totalSteps;
         _parameters = parameters.ToArray();
         _logger = (ILogger?)logger ?? NullLogger.Instance;
-        if (Options.Seed is { } seed) manual_seed(seed);
         _optimizer = Options.Optimizer.Create(_parameters);
     }
 
@@ -148,7 +147,7 @@ public sealed class TrainingLoop : IDisposable
     }
 
     /// <summary>Snapshots the loop's state (optimizer state, completed steps and, when <paramref name="includeRng"/>, torch's CPU generator).</summary>
-    public TrainingLoopState CaptureState(bool includeRng = true)
+    public TrainingLoopState CaptureState(bool includeRng = false)
     {
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))

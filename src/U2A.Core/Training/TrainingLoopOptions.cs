@@ -1,8 +1,9 @@
 namespace U2A.Core.Training;
 
 /// <summary>
-/// Settings of a <see cref="TrainingLoop"/>: optimizer, learning-rate schedule, gradient clipping, gradient
-/// accumulation and seed. The number of steps is given to the loop itself (the schedule needs it).
+/// Settings of a <see cref="TrainingLoop"/>: optimizer, learning-rate schedule, gradient clipping and gradient
+/// accumulation. The number of steps is given to the loop itself (the schedule needs it). The loop draws no random
+/// numbers: data orders are the caller's (see <see cref="BatchOrder"/>, seeded explicitly).
 /// </summary>
 public sealed record TrainingLoopOptions
 {
@@ -18,17 +19,14 @@ public sealed record TrainingLoopOptions
     /// <summary>Micro-batches per optimizer step. The loop calls the loss function once per micro-batch and backpropagates <c>loss / N</c>, so the accumulated gradient is the mean of the micro-batch gradients.</summary>
     public int GradientAccumulationSteps { get; init; } = 1;
 
-    /// <summary>When set, the loop calls <c>torch.manual_seed(Seed)</c> on construction (dropout and other torch randomness); data orders should use the same seed (see <see cref="BatchOrder"/>).</summary>
-    public long? Seed { get; init; }
-
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field (nested settings included).</summary>
-    public void Validate()
+    public void Validate() => Validate(nameof(TrainingLoopOptions));
+
+    internal void Validate(string path)
     {
-        if (Optimizer is null) throw new ArgumentException("TrainingLoopOptions.Optimizer must not be null.");
-        if (Schedule is null) throw new ArgumentException("TrainingLoopOptions.Schedule must not be null.");
-        Optimizer.Validate();
-        Schedule.Validate();
-        if (MaxGradNorm is { } m && !(m > 0 && !double.IsInfinity(m))) throw new ArgumentException($"TrainingLoopOptions.MaxGradNorm must be positive and finite (or null), got {m}.");
-        if (GradientAccumulationSteps < 1) throw new ArgumentException($"TrainingLoopOptions.GradientAccumulationSteps must be at least 1, got {GradientAccumulationSteps}.");
+        Require.NotNull(Optimizer, $"{path}.Optimizer").Validate($"{path}.Optimizer");
+        Require.NotNull(Schedule, $"{path}.Schedule").Validate($"{path}.Schedule");
+        if (MaxGradNorm is { } m) Require.Positive(m, $"{path}.MaxGradNorm");
+        Require.AtLeastOne(GradientAccumulationSteps, $"{path}.GradientAccumulationSteps");
     }
 }

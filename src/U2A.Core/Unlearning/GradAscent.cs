@@ -19,8 +19,6 @@ public sealed class GradAscent : IUnlearner
     /// <inheritdoc />
     public bool NeedsReference => false;
 
-    /// <inheritdoc />
-    public IReadOnlyList<IInnerTerm> InnerTerms => Array.Empty<IInnerTerm>();
 
     /// <inheritdoc />
     public Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference)

@@ -9,8 +9,9 @@ namespace U2A.Core.Unlearning;
 /// </summary>
 /// <remarks>
 /// A strategy returns a vector (one loss per example) and never reduces it to a batch mean, so that any weights
-/// can multiply it. Retain terms and parameter regularisers are separate <see cref="IInnerTerm"/>s that the
-/// <see cref="InnerObjective"/> composes.
+/// can multiply it. A strategy states its loss and nothing else: retain terms and parameter regularisers are separate
+/// <see cref="IInnerTerm"/>s that an <see cref="InnerObjective"/> composes with it (GradDiff is GradAscent plus a retain term,
+/// <see cref="GradDiff.WithRetainNll"/>).
 /// </remarks>
 public interface IUnlearner
 {
@@ -22,7 +23,4 @@ public interface IUnlearner
 
     /// <summary>Per-example losses [B] from the policy's response log-probs (and the reference's, when <see cref="NeedsReference"/>).</summary>
     Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference);
-
-    /// <summary>Terms this strategy adds to the inner objective besides the weighted forget losses (a retain term, say); empty for most.</summary>
-    IReadOnlyList<IInnerTerm> InnerTerms { get; }
 }

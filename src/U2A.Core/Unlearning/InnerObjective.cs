@@ -7,35 +7,45 @@ namespace U2A.Core.Unlearning;
 
 /// <summary>
 /// The inner (unlearning) objective of U2A: <c>L(theta; w) = sum_i w_i l_i(theta) + sum_t R_t(theta)</c>, where
-/// <c>l_i</c> are the <see cref="IUnlearner"/>'s per-example losses and <c>R_t</c> the strategy's own inner terms
-/// (a retain term, say) plus any extra terms (the parameter regulariser, say).
+/// <c>l_i</c> are the <see cref="IUnlearner"/>'s per-example losses and <c>R_t</c> extra terms (a retain term, a parameter
+/// regulariser, a user's own). This is the one place where the weighted forget sum is computed.
 /// </summary>
-public sealed class InnerObjective
+/// <remarks>Dispose it to release the terms it created itself (<see cref="GradDiff"/>'s retain term); terms passed in stay the caller's.</remarks>
+public sealed class InnerObjective : IDisposable
 {
     // The tensor each term returned last (weakly held), to catch a term that caches its value: the first backward pass
     // frees the cached graph, and the next gradient through it would abort the process inside torch.autograd.grad.
     private readonly WeakReference<Tensor>?[] _lastTermValues;
+    private readonly IDisposable? _owned;
 
-    /// <summary>Composes a strategy with extra terms (for example <c>new ParameterRegularizer(...)</c>).</summary>
-    /// <exception cref="ArgumentException">The strategy's <see cref="IUnlearner.InnerTerms"/> is null, or a term is null.</exception>
-    public InnerObjective(IUnlearner unlearner, IEnumerable<IInnerTerm>? extraTerms = null)
+    /// <summary>Composes a strategy with terms (for example <c>new ParameterRegularizer(...)</c>), which stay the caller's.</summary>
+    /// <param name="unlearner">The per-example loss.</param>
+    /// <param name="terms">Scalar terms added to the weighted forget sum, or null for none.</param>
+    /// <param name="name">Name for logs and run fingerprints; default: the strategy's name, then the terms' names, joined by '+'.</param>
+    /// <exception cref="ArgumentException">A term is null.</exception>
+    public InnerObjective(IUnlearner unlearner, IEnumerable<IInnerTerm>? terms = null, string? name = null)
+        : this(unlearner, terms, name, owned: null)
+    {
+    }
+
+    internal InnerObjective(IUnlearner unlearner, IEnumerable<IInnerTerm>? terms, string? name, IDisposable? owned)
     {
         Unlearner = unlearner ?? throw new ArgumentNullException(nameof(unlearner));
-        var own = unlearner.InnerTerms
-            ?? throw new ArgumentException($"the unlearner '{unlearner.Name}' ({unlearner.GetType().Name}) returned null InnerTerms; return an empty list when it has none.", nameof(unlearner));
-        Terms = own.Concat(extraTerms ?? Array.Empty<IInnerTerm>()).ToArray();
+        Terms = (terms ?? Array.Empty<IInnerTerm>()).ToArray();
         for (int i = 0; i < Terms.Count; i++)
-            if (Terms[i] is null)
-                throw new ArgumentException(i < own.Count
-                    ? $"InnerTerms[{i}] of the unlearner '{unlearner.Name}' is null."
-                    : $"extraTerms[{i - own.Count}] is null.", i < own.Count ? nameof(unlearner) : nameof(extraTerms));
+            if (Terms[i] is null) throw new ArgumentException($"terms[{i}] is null.", nameof(terms));
+        Name = name ?? string.Join("+", Terms.Select(t => t.Name).Prepend(unlearner.Name));
+        _owned = owned;
         _lastTermValues = new WeakReference<Tensor>?[Terms.Count];
     }
+
+    /// <summary>Name for logs and run fingerprints.</summary>
+    public string Name { get; }
 
     /// <summary>The per-example unlearning strategy.</summary>
     public IUnlearner Unlearner { get; }
 
-    /// <summary>All non-forget terms: the strategy's, then the extra ones.</summary>
+    /// <summary>All non-forget terms, in order.</summary>
     public IReadOnlyList<IInnerTerm> Terms { get; }
 
     /// <summary>The per-example losses <c>l_i</c> [B] of a forget batch at the model's current parameters.</summary>
@@ -93,11 +103,22 @@ public sealed class InnerObjective
         ArgumentNullException.ThrowIfNull(weights);
         CheckWeights(weights, batch.Count, model);
         using var scope = NewDisposeScope();
-        var losses = PerExampleLosses(model, batch);
-        var total = (losses * weights.to_type(losses.dtype)).sum();
+        return Loss(model, batch, weights, 1.0, includeTerms).Total.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <c>scale * sum_i w_i l_i</c> over the batch plus (when <paramref name="includeTerms"/>) every term; unchecked weights
+    /// (the caller validated them). The tensors belong to the caller's dispose scope.
+    /// </summary>
+    internal InnerLoss Loss(ICausalLM model, ForgetBatch batch, Tensor weights, double scale, bool includeTerms = true)
+    {
+        var losses = PerExampleLosses(model, batch, out var policy);
+        var w = weights.to_type(losses.dtype);
+        var weighted = (losses * w).sum();
+        var total = scale == 1.0 ? weighted : weighted * scale;
         if (includeTerms)
             for (int i = 0; i < Terms.Count; i++) total = total + TermValue(i, model);
-        return total.MoveToOuterDisposeScope();
+        return new InnerLoss(total, weighted, w, policy);
     }
 
     /// <summary>The sum of the non-forget terms alone (a zero scalar when there are none).</summary>
@@ -148,4 +169,14 @@ public sealed class InnerObjective
         _lastTermValues[i] = new WeakReference<Tensor>(value);
         return value.numel() == 1 && value.dim() != 0 ? value.reshape(Array.Empty<long>()) : value;
     }
+
+    /// <summary>Disposes the terms this objective created (none unless it came from <see cref="GradDiff"/>).</summary>
+    public void Dispose() => _owned?.Dispose();
 }
+
+/// <summary>The parts of one evaluation of the inner objective.</summary>
+/// <param name="Total">The scaled weighted forget sum plus the terms.</param>
+/// <param name="WeightedForget"><c>sum_i w_i l_i</c> over the batch (unscaled).</param>
+/// <param name="Weights">The batch's weights in the losses' dtype.</param>
+/// <param name="Policy">The policy's response log-probs the losses came from.</param>
+internal readonly record struct InnerLoss(Tensor Total, Tensor WeightedForget, Tensor Weights, SequenceLogProbs Policy);

@@ -57,8 +57,6 @@ public sealed class Npo : IUnlearner
     /// <inheritdoc />
     public bool NeedsReference => true;
 
-    /// <inheritdoc />
-    public IReadOnlyList<IInnerTerm> InnerTerms => Array.Empty<IInnerTerm>();
 
     /// <inheritdoc />
     public Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference)

@@ -39,8 +39,6 @@ public sealed class SimNpo : IUnlearner
     /// <inheritdoc />
     public bool NeedsReference => false;
 
-    /// <inheritdoc />
-    public IReadOnlyList<IInnerTerm> InnerTerms => Array.Empty<IInnerTerm>();
 
     /// <inheritdoc />
     public Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference)

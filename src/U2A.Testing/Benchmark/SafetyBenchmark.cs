@@ -280,7 +280,7 @@ public sealed class SafetyBenchmark
             {
                 var options = new TrainingLoopOptions
                 {
-                    Optimizer = new OptimizerSettings { LearningRate = groupLr }, Schedule = LearningRateSchedule.Constant(), MaxGradNorm = 1.0, Seed = seed,
+                    Optimizer = new OptimizerSettings { LearningRate = groupLr }, Schedule = LearningRateSchedule.Constant(), MaxGradNorm = 1.0,
                 };
                 model.SetTraining(true);
                 try
@@ -326,35 +326,40 @@ public sealed class SafetyBenchmark
         var clock = new CostClock();
         var selector = new TimedSelector(inner, clock);
         using var retain = unlearnerName == "GradDiff" ? task.RetainBatch() : null;
-        IUnlearner unlearner = unlearnerName switch
+        using var innerObjective = unlearnerName switch
         {
-            "GA" => new GradAscent(),
-            "NPO" => new Npo(),
+            "GA" => new InnerObjective(new GradAscent()),
+            "NPO" => new InnerObjective(new Npo()),
             "GradDiff" => GradDiff.WithRetainNll(retain!),
             _ => throw new InvalidOperationException($"unknown unlearner {unlearnerName}"),
         };
-        var scorer = new ReportedScoreScorer(new DpoObjective(prefs), (m, _) => clock.Evaluation(() => validation.Evaluate(m).ExpectedReward), "DPO J / validation expected reward");
+        var evaluator = AlignmentEvaluator.From("validation expected reward", (m, _) => clock.Evaluation(() => validation.Evaluate(m).ExpectedReward));
         var options = new BilevelOptions
         {
-            OuterIterations = s.Rounds, InnerSteps = s.StepsPerRound, InnerBatchSize = s.BatchSize, Seed = seed,
-            InnerOptimizer = new OptimizerSettings { LearningRate = lr }, InnerSchedule = LearningRateSchedule.Constant(),
-            Reweight = u2a, WeightLearningRate = 0.5,
+            OuterIterations = s.Rounds, Seed = seed,
+            Inner = new InnerUnlearningOptions
+            {
+                Steps = s.StepsPerRound, BatchSize = s.BatchSize,
+                Loop = new TrainingLoopOptions { Optimizer = new OptimizerSettings { LearningRate = lr }, Schedule = LearningRateSchedule.Constant(), MaxGradNorm = 1.0 },
+            },
+            Weighting = new WeightingOptions { Reweight = u2a, LearningRate = 0.5 },
             // The optimizer always scores the pool at the start; only U2A uses the scores. The others get the cheap
             // first-order method (two forward passes per chunk), and their cost excludes that pass anyway.
-            ScoringMethod = u2a ? ScoringMethod.BatchedExact : ScoringMethod.FiniteDifference, PaPatience = s.Patience, RestoreBestParameters = true,
+            Scoring = new InfluenceScoringOptions { Method = u2a ? ScoringMethod.BatchedExact : ScoringMethod.FiniteDifference },
+            Stopping = new StoppingOptions { PaPatience = s.Patience, RestoreBestParameters = true },
         };
         var trajectory = new List<TrajectoryPoint>();
-        var optimizer = new BilevelOptimizer(model, new InnerObjective(unlearner), scorer, selector, new IdentityEstimator(), options);
+        var problem = new UnlearningProblem(model, pool, innerObjective, new DpoObjective(prefs));
+        var optimizer = new BilevelOptimizer(problem, selector, new IdentityEstimator(), evaluator, options);
         int steps = 0;
         clock.Start();
-        var result = optimizer.Run(pool, new SyncProgress<BilevelProgress>(p =>
+        var result = optimizer.Run(new SyncProgress<BilevelProgress>(p =>
         {
             if (p.Phase != BilevelPhase.Evaluate || p.PaScore is null) return;
             if (p.OuterIteration > 0) steps += s.StepsPerRound;
             // Whole-pool methods do not need the initial scoring the optimizer always runs: it is not charged to them.
             trajectory.Add(new TrajectoryPoint(steps, p.PaScore.Value, clock.Cost(chargeSelection: u2a)));
         }), cancellationToken: ct);
-        (unlearner as IDisposable)?.Dispose();
         int kept = result.History.Take(result.BestIteration + 1).Sum(h => h.InnerSteps);
         return new MethodRun
         {
@@ -372,7 +377,8 @@ public sealed class SafetyBenchmark
         var trainer = new DpoTrainer(model, new DpoTrainerOptions
         {
             Beta = 0.1, BatchSize = s.BatchSize, MaxSteps = s.Rounds * s.StepsPerRound,
-            Training = new TrainingLoopOptions { Optimizer = new OptimizerSettings { LearningRate = lr }, Schedule = LearningRateSchedule.Constant(), MaxGradNorm = 1.0, Seed = seed },
+            Training = new TrainingLoopOptions { Optimizer = new OptimizerSettings { LearningRate = lr }, Schedule = LearningRateSchedule.Constant(), MaxGradNorm = 1.0 },
+            Seed = seed,
         });
         var trajectory = new List<TrajectoryPoint>();
         double best = double.NegativeInfinity;
@@ -599,7 +605,7 @@ public sealed class SafetyBenchmark
     {
         public string Name => inner.Name;
         public void ValidatePool(int poolSize) => inner.ValidatePool(poolSize);
-        public Selection Select(SelectionRequest request)
+        public ExampleSelection Select(SelectionRequest request)
         {
             try { return inner.Select(request); }
             finally { clock.SelectionDone(); }
@@ -610,7 +616,7 @@ public sealed class SafetyBenchmark
     private sealed class FixedSelector(string name, int[] indices) : IExampleSelector
     {
         public string Name => name;
-        public Selection Select(SelectionRequest request) => new(indices, Enumerable.Repeat(1.0 / indices.Length, indices.Length).ToArray());
+        public ExampleSelection Select(SelectionRequest request) => new(indices, Enumerable.Repeat(1.0 / indices.Length, indices.Length).ToArray());
     }
 
     /// <summary>Reports on the calling thread, in order.</summary>

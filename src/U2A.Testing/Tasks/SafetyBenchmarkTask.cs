@@ -3,6 +3,8 @@ using U2A.Core.Models;
 using U2A.Core.Tokenization;
 using U2A.Core.Training;
 using static TorchSharp.torch;
+using U2A.Core.Unlearning;
+using U2A.Core.Alignment;
 
 namespace U2A.Testing;
 
@@ -337,7 +339,6 @@ public sealed class SafetyBenchmarkTask
         {
             Optimizer = new OptimizerSettings { LearningRate = lr },
             Schedule = LearningRateSchedule.Cosine(warmupSteps: Math.Min(20, steps / 10)),
-            Seed = seed,
         };
         var order = new BatchOrder(data.Count, 32, seed);
         model.SetTraining(true);
@@ -365,7 +366,7 @@ public sealed class SafetyBenchmarkTask
     public ForgetBatch ForgetBatch(Device? device = null, IReferencePolicy? reference = null)
     {
         var tokens = Collate(ForgetPool.Select(n => (n.Prompt, n.Response)).ToArray(), device);
-        return reference is null ? new ForgetBatch(tokens) : U2A.Core.Data.ForgetBatch.WithReference(tokens, reference);
+        return reference is null ? new ForgetBatch(tokens) : U2A.Core.Unlearning.ForgetBatch.WithReference(tokens, reference);
     }
 
     /// <summary>The preference set as a batch, reference log-probs cached from <paramref name="reference"/>.</summary>
@@ -373,7 +374,7 @@ public sealed class SafetyBenchmarkTask
 
     /// <summary>Any preference pairs of this task as a batch, reference log-probs cached from <paramref name="reference"/>.</summary>
     public PreferenceBatch PreferenceBatchOf(IReadOnlyList<PreferencePair> pairs, IReferencePolicy reference, Device? device = null) =>
-        U2A.Core.Data.PreferenceBatch.WithReference(
+        U2A.Core.Alignment.PreferenceBatch.WithReference(
             Collate(pairs.Select(p => (p.Prompt, p.Chosen)).ToArray(), device),
             Collate(pairs.Select(p => (p.Prompt, p.Rejected)).ToArray(), device), reference);
 

@@ -4,6 +4,8 @@ using U2A.Core.Models;
 using U2A.Core.Tokenization;
 using U2A.Core.Training;
 using static TorchSharp.torch;
+using U2A.Core.Unlearning;
+using U2A.Core.Alignment;
 
 namespace U2A.Testing;
 
@@ -169,7 +171,6 @@ public sealed class SyntheticSafetyTask
         {
             Optimizer = new OptimizerSettings { LearningRate = 3e-3 },
             Schedule = LearningRateSchedule.Cosine(warmupSteps: 10),
-            Seed = seed,
         };
         var order = new BatchOrder(sft.Count, 32, seed);
         model.SetTraining(true);
@@ -194,12 +195,12 @@ public sealed class SyntheticSafetyTask
     public ForgetBatch ForgetBatch(Device? device = null, IReferencePolicy? reference = null)
     {
         var tokens = Collate(ForgetPool.Select(n => (n.Prompt, n.Response)).ToArray(), device);
-        return reference is null ? new ForgetBatch(tokens) : U2A.Core.Data.ForgetBatch.WithReference(tokens, reference);
+        return reference is null ? new ForgetBatch(tokens) : U2A.Core.Unlearning.ForgetBatch.WithReference(tokens, reference);
     }
 
     /// <summary>The preference set as a batch, reference log-probs cached from <paramref name="reference"/>.</summary>
     public PreferenceBatch PreferenceBatch(IReferencePolicy reference, Device? device = null) =>
-        U2A.Core.Data.PreferenceBatch.WithReference(
+        U2A.Core.Alignment.PreferenceBatch.WithReference(
             Collate(PreferencePairs.Select(p => (p.Prompt, p.Chosen)).ToArray(), device),
             Collate(PreferencePairs.Select(p => (p.Prompt, p.Rejected)).ToArray(), device), reference);
 

@@ -85,7 +85,7 @@ public class DpoObjectiveTests
         var objective = new DpoObjective(s.Pairs);
         double j = objective.Objective(s.Model).item<double>();
         Assert.Equal(expected, j, 10);
-        Assert.Equal(-j, objective.Score(s.Model), 12);
+        Assert.Equal(-j, objective.Evaluate(s.Model), 12);
         Assert.Equal(h.Count(x => x > 0) / (double)h.Length, objective.Accuracy(s.Model));
     }
 

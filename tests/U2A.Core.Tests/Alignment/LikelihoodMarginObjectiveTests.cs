@@ -38,7 +38,7 @@ public class LikelihoodMarginObjectiveTests
         double meanMargin = c.Zip(r, (x, y) => x - y).Average();
         var objective = new LikelihoodMarginObjective(pairs);
         Assert.Equal(-meanMargin, objective.Objective(model).item<double>(), 10);
-        Assert.Equal(meanMargin, objective.Score(model), 10);
+        Assert.Equal(meanMargin, objective.Evaluate(model), 10);
         var chunked = new LikelihoodMarginObjective(pairs, new LikelihoodMarginOptions(ChunkSize: 2));
         AlignmentAssert.SameValueAndGradient(model, objective.Objective, chunked.Objective);
     }

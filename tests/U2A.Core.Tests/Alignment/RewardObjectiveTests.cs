@@ -60,7 +60,7 @@ public class RewardObjectiveTests
             total += Enumerable.Range(0, 3).Sum(j => Math.Exp(lp[3 * p + j] - max) / z * r[3 * p + j]);
         }
         Assert.Equal(-total / 4, objective.Objective(model).item<double>(), 10);
-        Assert.Equal(total / 4, objective.Score(model), 10); // no generator: the expected candidate reward
+        Assert.Equal(total / 4, objective.Evaluate(model), 10); // no generator: the expected candidate reward
 
         using var chunked = new RewardObjective(candidates, 3, CountThrees(), options: new RewardObjectiveOptions(ChunkSize: 5)); // 1 prompt per chunk
         AlignmentAssert.SameValueAndGradient(model, objective.Objective, chunked.Objective);
@@ -79,7 +79,7 @@ public class RewardObjectiveTests
             (prompt, response) => response.Length);
         using var objective = new RewardObjective(candidates, 2, CountThrees(), evaluation);
         // Responses "a!" and "bb!": rewards 2 and 3, mean 2.5.
-        Assert.Equal(2.5, objective.Score(model));
+        Assert.Equal(2.5, objective.Evaluate(model));
         Assert.Same(model, seen);
     }
 

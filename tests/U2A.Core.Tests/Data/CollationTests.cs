@@ -1,3 +1,5 @@
+using U2A.Core.Alignment;
+using U2A.Core.Unlearning;
 using U2A.Core.Data;
 using U2A.Core.Tokenization;
 using TorchSharp;
@@ -41,14 +43,14 @@ public class CollationTests
     public void Preference_batch_collates_chosen_and_rejected_separately_in_the_same_row_order()
     {
         var collator = new SequenceCollator(new PromptResponseEncoder(Words, addBos: false, addEos: false));
-        using var batch = collator.Preferences([new PreferencePair("q", "a b c", "a"), new PreferencePair("r s", "b", "c c c")]);
+        using var batch = PreferenceBatch.FromPairs(collator, [new PreferencePair("q", "a b c", "a"), new PreferencePair("r s", "b", "c c c")]);
         Assert.Equal(2, batch.Count);
         Assert.Equal(new[] { new long[] { 4, 7, 8, 9 }, new long[] { 5, 6, 8, 0 } }, Rows(batch.Chosen.InputIds));
         Assert.Equal(new[] { new long[] { 4, 7, 0, 0, 0 }, new long[] { 5, 6, 9, 9, 9 } }, Rows(batch.Rejected.InputIds)); // own length, same rows
         Assert.Equal(new[] { new long[] { 0, 1, 1, 1 }, new long[] { 0, 0, 1, 0 } }, Rows(batch.Chosen.ResponseMask));
         Assert.Equal(new[] { new long[] { 0, 1, 0, 0, 0 }, new long[] { 0, 0, 1, 1, 1 } }, Rows(batch.Rejected.ResponseMask));
 
-        using var forget = collator.Forget([new NegativeExample("q", "a")]);
+        using var forget = ForgetBatch.FromExamples(collator, [new NegativeExample("q", "a")]);
         Assert.Null(forget.Reference);
         Assert.Equal(new[] { new long[] { 4, 7 } }, Rows(forget.Tokens.InputIds));
     }
@@ -97,18 +99,18 @@ public class CollationTests
         Assert.Equal("response", Assert.Throws<CollationException>(() => fail.Retain([new RetainExample("q", "a b c", new("r.jsonl", 2))])).Field);
 
         // Chosen fits, rejected does not; then the reverse.
-        var rejected = Assert.Throws<CollationException>(() => fail.Preferences([new PreferencePair("q", "a", "a b c", new("p.jsonl", 8))]));
+        var rejected = Assert.Throws<CollationException>(() => PreferenceBatch.FromPairs(fail, [new PreferencePair("q", "a", "a b c", new("p.jsonl", 8))]));
         Assert.Equal(("rejected", new SourceLocation("p.jsonl", 8)), (rejected.Field, rejected.Location!.Value));
         Assert.StartsWith("p.jsonl, line 8, field 'rejected':", rejected.Message);
-        Assert.Equal("chosen", Assert.Throws<CollationException>(() => fail.Preferences([new PreferencePair("q", "a b c", "a", new("p.jsonl", 9))])).Field);
+        Assert.Equal("chosen", Assert.Throws<CollationException>(() => PreferenceBatch.FromPairs(fail, [new PreferencePair("q", "a b c", "a", new("p.jsonl", 9))])).Field);
 
         // A prompt that fills MaxLength on its own: <bos> q r s q | a <eos>.
-        var prompt = Assert.Throws<CollationException>(() => fail.Preferences([new PreferencePair("q r s q", "a", "b", new("p.jsonl", 10))]));
+        var prompt = Assert.Throws<CollationException>(() => PreferenceBatch.FromPairs(fail, [new PreferencePair("q r s q", "a", "b", new("p.jsonl", 10))]));
         Assert.StartsWith("p.jsonl, line 10, field 'prompt':", prompt.Message);
 
         // The response that cannot be kept whole under TruncatePromptLeft is named too.
         var keep = new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { MaxLength = 5 });
-        var whole = Assert.Throws<CollationException>(() => keep.Preferences([new PreferencePair("q", "a", "a b c a", new("p.jsonl", 11))]));
+        var whole = Assert.Throws<CollationException>(() => PreferenceBatch.FromPairs(keep, [new PreferencePair("q", "a", "a b c a", new("p.jsonl", 11))]));
         Assert.Equal("rejected", whole.Field);
     }
 

@@ -1,3 +1,5 @@
+using U2A.Core.Alignment;
+using U2A.Core.Unlearning;
 using U2A.Core.Data;
 using U2A.Core.Tokenization;
 
@@ -27,8 +29,8 @@ public class DocsExampleTests
 
         // 3. Batch in a seeded order (the same on every run and OS).
         var plan = BatchPlanner.Plan(negatives.Count, batchSize: 8, seed: 1234);
-        using var forget = forgetCollator.Forget(plan[0].Select(i => negatives[i]).ToArray());
-        using var pairs = pairCollator.Preferences(hh.Records.Take(4).ToArray());
+        using var forget = ForgetBatch.FromExamples(forgetCollator, plan[0].Select(i => negatives[i]).ToArray());
+        using var pairs = PreferenceBatch.FromPairs(pairCollator, hh.Records.Take(4).ToArray());
         Console.WriteLine($"{negatives.Count} negatives, {hh.Count} pairs ({hh.SkippedCount} skipped); " +
             $"forget batch [{forget.Count}, {forget.Tokens.Length}], chosen [{pairs.Chosen.Count}, {pairs.Chosen.Length}]");
         // END data.md example

@@ -25,7 +25,7 @@ public sealed class BilevelOptimizerTests : IDisposable
         public ParameterSnapshotReference Start = null!;
         public ForgetBatch Pool = null!;
         public PreferenceBatch Prefs = null!;
-        public IAlignmentScorer Scorer = null!;
+        public DpoObjective Scorer = null!;
         public void Dispose() { Pool.Dispose(); Prefs.Dispose(); Start.Dispose(); Model.Dispose(); }
     }
 
@@ -39,14 +39,24 @@ public sealed class BilevelOptimizerTests : IDisposable
         return s;
     }
 
-    private static BilevelOptions Options(int outer = 3, int inner = 4) => new()
+    private static BilevelOptions Options(int outer = 3, int inner = 4, bool restoreBest = true, bool reweight = true, double innerLearningRate = 1e-3) => new()
     {
-        OuterIterations = outer, InnerSteps = inner, InnerBatchSize = 4, Seed = 5, PaPatience = 100,
-        InnerOptimizer = new OptimizerSettings { LearningRate = 1e-3 }, WeightLearningRate = 0.5,
+        OuterIterations = outer, Seed = 5,
+        Inner = new InnerUnlearningOptions
+        {
+            Steps = inner, BatchSize = 4, Loop = InnerUnlearningOptions.DefaultLoop with { Optimizer = new OptimizerSettings { LearningRate = innerLearningRate } },
+        },
+        Weighting = new WeightingOptions { LearningRate = 0.5, Reweight = reweight },
+        Stopping = new StoppingOptions { PaPatience = 100, RestoreBestParameters = restoreBest },
     };
 
-    private static BilevelOptimizer Optimizer(Setup s, BilevelOptions options, IUnlearner? unlearner = null) =>
-        new(s.Model, new InnerObjective(unlearner ?? new GradAscent()), s.Scorer, new TopKSelector(6), new IdentityEstimator(), options);
+    private static BilevelOptimizer Optimizer(Setup s, BilevelOptions options, IUnlearner? unlearner = null, IAlignmentScorer? scorer = null,
+        IHypergradientEstimator? estimator = null, IExampleSelector? selector = null, ICausalLM? model = null)
+    {
+        var j = scorer ?? s.Scorer;
+        var problem = new UnlearningProblem(model ?? s.Model, s.Pool, new InnerObjective(unlearner ?? new GradAscent()), j);
+        return new(problem, selector ?? new TopKSelector(6), estimator ?? new IdentityEstimator(), (IAlignmentEvaluator)j, options);
+    }
 
     private static float[][] Values(ICausalLM model) => model.TrainableParameters.Select(p => p.detach().cpu().data<float>().ToArray()).ToArray();
 
@@ -54,7 +64,7 @@ public sealed class BilevelOptimizerTests : IDisposable
     public void Run_selects_weights_and_records_every_iteration()
     {
         using var s = Make();
-        var result = Optimizer(s, Options()).Run(s.Pool);
+        var result = Optimizer(s, Options()).Run();
         Assert.Equal(s.Pool.Count, result.InitialScores.Count);
         Assert.Equal(6, result.SelectedIndices.Count);
         Assert.Equal(1.0, result.Weights.Sum(), 9);
@@ -70,9 +80,9 @@ public sealed class BilevelOptimizerTests : IDisposable
     public void Same_seed_gives_bitwise_identical_runs()
     {
         using var a = Make();
-        var ra = Optimizer(a, Options() with { RestoreBestParameters = false }).Run(a.Pool);
+        var ra = Optimizer(a, Options(restoreBest: false)).Run();
         using var b = Make();
-        var rb = Optimizer(b, Options() with { RestoreBestParameters = false }).Run(b.Pool);
+        var rb = Optimizer(b, Options(restoreBest: false)).Run();
         Assert.Equal(ra.Weights, rb.Weights);
         Assert.Equal(Values(a.Model), Values(b.Model));
     }
@@ -81,21 +91,21 @@ public sealed class BilevelOptimizerTests : IDisposable
     public void Resumed_run_ends_bitwise_identical_to_an_uninterrupted_one()
     {
         // RestoreBestParameters off: the final parameters are those of the last iteration, which the resumed run must recompute.
-        var options = Options() with { RestoreBestParameters = false };
+        var options = Options(restoreBest: false);
         using var a = Make();
-        var full = Optimizer(a, options).Run(a.Pool);
+        var full = Optimizer(a, options).Run();
 
         using var b = Make();
         string dir = Path.Combine(_dir, "ckpt");
         using var cts = new CancellationTokenSource();
         var stopAfterFirst = new SyncProgress(p => { if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2) cts.Cancel(); });
-        Assert.ThrowsAny<OperationCanceledException>(() => Optimizer(b, options with { CheckpointDirectory = dir }).Run(b.Pool, stopAfterFirst, cancellationToken: cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => Optimizer(b, options with { CheckpointDirectory = dir }).Run(stopAfterFirst, cancellationToken: cts.Token));
 
         using var c = Make(); // a fresh process would start from scratch like this
         using var checkpoint = BilevelCheckpoint.Load(dir);
         Assert.Equal(1, checkpoint.CompletedIterations);
         Assert.NotEqual(Values(c.Model), Values(a.Model)); // a fresh model: nothing is shared with the finished run
-        var resumed = Optimizer(c, options).Run(c.Pool, resumeFrom: checkpoint);
+        var resumed = Optimizer(c, options).Run(resumeFrom: checkpoint);
         Assert.Equal(full.Weights, resumed.Weights);
         Assert.Equal(full.SelectedIndices, resumed.SelectedIndices);
         Assert.Equal(full.History.Select(h => h.PaScore), resumed.History.Select(h => h.PaScore));
@@ -105,7 +115,7 @@ public sealed class BilevelOptimizerTests : IDisposable
         // A checkpoint is refused by a run with other settings.
         using var d = Make();
         using var again = BilevelCheckpoint.Load(dir);
-        var e = Assert.Throws<ArgumentException>(() => Optimizer(d, options with { InnerSteps = 5 }).Run(d.Pool, resumeFrom: again));
+        var e = Assert.Throws<ArgumentException>(() => Optimizer(d, options with { Inner = options.Inner with { Steps = 5 } }).Run(resumeFrom: again));
         Assert.Contains("other settings", e.Message);
     }
 
@@ -119,7 +129,7 @@ public sealed class BilevelOptimizerTests : IDisposable
         {
             if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 1 && p.Step == 2) { afterStep2 = Values(s.Model); cts.Cancel(); }
         });
-        Assert.ThrowsAny<OperationCanceledException>(() => Optimizer(s, Options()).Run(s.Pool, progress, cancellationToken: cts.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => Optimizer(s, Options()).Run(progress, cancellationToken: cts.Token));
         Assert.NotNull(afterStep2);
         Assert.Equal(afterStep2, Values(s.Model));
     }
@@ -135,7 +145,7 @@ public sealed class BilevelOptimizerTests : IDisposable
             if (p.Phase == BilevelPhase.Evaluate && p.OuterIteration == 1) atIterationStart = Values(s.Model);
             if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2 && p.Step == 2) poison.Armed = true;
         });
-        var e = Assert.Throws<BilevelNumericalException>(() => Optimizer(s, Options() with { Reweight = false, RestoreBestParameters = false }, poison).Run(s.Pool, progress));
+        var e = Assert.Throws<BilevelNumericalException>(() => Optimizer(s, Options(reweight: false, restoreBest: false), poison).Run(progress));
         Assert.Equal(BilevelPhase.Unlearn, e.Phase);
         Assert.Equal(2, e.OuterIteration);
         Assert.Equal(3, e.Step);
@@ -157,9 +167,8 @@ public sealed class BilevelOptimizerTests : IDisposable
             if (p.Phase == BilevelPhase.Evaluate && p.OuterIteration == 1) atIterationStart = Values(s.Model);
             if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2 && p.Step == 4) scorer.Armed = true;
         });
-        var optimizer = new BilevelOptimizer(s.Model, new InnerObjective(new GradAscent()), scorer, new TopKSelector(6), new IdentityEstimator(),
-            Options() with { Reweight = reweight, RestoreBestParameters = false });
-        var e = Assert.Throws<BilevelNumericalException>(() => optimizer.Run(s.Pool, progress));
+        var optimizer = Optimizer(s, Options(reweight: reweight, restoreBest: false), scorer: scorer);
+        var e = Assert.Throws<BilevelNumericalException>(() => optimizer.Run(progress));
         Assert.Equal(phase, e.Phase);
         Assert.Equal(2, e.OuterIteration);
         Assert.NotNull(atIterationStart);
@@ -173,8 +182,8 @@ public sealed class BilevelOptimizerTests : IDisposable
         var before = Values(s.Model);
         var estimator = new FailingEstimator(new IdentityEstimator());
         var progress = new SyncProgress(p => { if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 1 && p.Step == 4) estimator.Armed = true; });
-        var optimizer = new BilevelOptimizer(s.Model, new InnerObjective(new GradAscent()), s.Scorer, new TopKSelector(6), estimator, Options());
-        Assert.Contains("diverged", Assert.Throws<InvalidOperationException>(() => optimizer.Run(s.Pool, progress)).Message);
+        var optimizer = Optimizer(s, Options(), estimator: estimator);
+        Assert.Contains("diverged", Assert.Throws<InvalidOperationException>(() => optimizer.Run(progress)).Message);
         Assert.Equal(before, Values(s.Model)); // the inner run of iteration 1 moved them; the failure put them back
     }
 
@@ -194,7 +203,7 @@ public sealed class BilevelOptimizerTests : IDisposable
         var counts = new List<long>();
         var progress = new SyncProgress(p => { if (p.Phase == BilevelPhase.Evaluate) counts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount); });
         var options = Options(outer: 20, inner: 10) with { CheckpointDirectory = Path.Combine(_dir, "mem") };
-        Optimizer(s, options).Run(s.Pool, progress);
+        Optimizer(s, options).Run(progress);
         Assert.Equal(21, counts.Count);
         // After the first iterations warm up, every outer iteration (10 inner steps, scoring, reweighting,
         // evaluation, a checkpoint) must end with the same number of live tensors.
@@ -206,7 +215,8 @@ public sealed class BilevelOptimizerTests : IDisposable
     {
         using var s = Make();
         // Any forget NLL exceeds -1, so the bound is passed from the first step: the run stops after 2 steps.
-        var result = Optimizer(s, Options(outer: 1, inner: 10) with { MaxForgetNll = -1, ForgetBoundPatience = 2 }).Run(s.Pool);
+        var o = Options(outer: 1, inner: 10);
+        var result = Optimizer(s, o with { Inner = o.Inner with { MaxForgetNll = -1, ForgetBoundPatience = 2 } }).Run();
         Assert.Equal(2, result.History[1].InnerSteps);
         Assert.True(result.History[1].ForgetNll > -1);
     }
@@ -219,9 +229,8 @@ public sealed class BilevelOptimizerTests : IDisposable
         using var lora = new U2A.Core.Models.Lora.LoraModel(s.Model, new U2A.Core.Models.Lora.LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 2 });
         var scorer = new DpoObjective(s.Prefs);
         string dir = Path.Combine(_dir, "lora");
-        var optimizer = new BilevelOptimizer(lora, new InnerObjective(new GradAscent()), scorer, new TopKSelector(6), new IdentityEstimator(),
-            Options(outer: 1, inner: 3) with { CheckpointDirectory = dir, RestoreBestParameters = false, InnerOptimizer = new OptimizerSettings { LearningRate = 1e-2 } });
-        optimizer.Run(s.Pool);
+        var optimizer = Optimizer(s, Options(outer: 1, inner: 3, restoreBest: false, innerLearningRate: 1e-2) with { CheckpointDirectory = dir }, scorer: scorer, model: lora);
+        optimizer.Run();
         var after = s.Model.parameters().ToArray();
         for (int i = 0; i < after.Length; i++) Assert.Equal(baseValues[i].data<float>().ToArray(), after[i].detach().data<float>().ToArray());
         Assert.Contains(lora.TrainableParameters, p => p.detach().abs().sum().item<float>() > 0 && p.shape[0] != 2); // B moved off zero
@@ -233,18 +242,19 @@ public sealed class BilevelOptimizerTests : IDisposable
     public void Invalid_options_and_budgets_are_reported_with_the_field_name()
     {
         using var s = Make();
-        var e1 = Assert.Throws<ArgumentException>(() => Optimizer(s, Options() with { InnerSteps = 0 }).Run(s.Pool));
-        Assert.Contains("BilevelOptions.InnerSteps", e1.Message);
-        var e2 = Assert.Throws<ArgumentException>(() => Optimizer(s, Options() with { WeightLearningRate = -1 }).Run(s.Pool));
-        Assert.Contains("WeightLearningRate", e2.Message);
-        var e3 = Assert.Throws<ArgumentException>(() => Optimizer(s, Options() with { InnerOptimizer = new OptimizerSettings { LearningRate = 0 } }).Run(s.Pool));
-        Assert.Contains("InnerOptimizer.LearningRate", e3.Message);
-        // A budget larger than the pool is refused before any scoring work.
-        var phases = new List<BilevelPhase>();
-        var big = new BilevelOptimizer(s.Model, new InnerObjective(new GradAscent()), s.Scorer, new TopKSelector(99), new IdentityEstimator(), Options());
-        var e4 = Assert.Throws<ArgumentException>(() => big.Run(s.Pool, new SyncProgress(p => phases.Add(p.Phase))));
+        var o = Options();
+        var e1 = Assert.Throws<ArgumentOutOfRangeException>(() => Optimizer(s, o with { Inner = o.Inner with { Steps = 0 } }));
+        Assert.Equal("BilevelOptions.Inner.Steps", e1.ParamName);
+        Assert.Contains("BilevelOptions.Inner.Steps must be at least 1, got 0", e1.Message);
+        var e2 = Assert.Throws<ArgumentOutOfRangeException>(() => Optimizer(s, o with { Weighting = o.Weighting with { LearningRate = -1 } }));
+        Assert.Equal("BilevelOptions.Weighting.LearningRate", e2.ParamName);
+        var e3 = Assert.Throws<ArgumentException>(() => Optimizer(s, Options(innerLearningRate: 0)));
+        Assert.Equal("BilevelOptions.Inner.Loop.Optimizer.LearningRate", e3.ParamName);
+        var e5 = Assert.Throws<ArgumentException>(() => Optimizer(s, o with { Stopping = null! }));
+        Assert.Equal("BilevelOptions.Stopping", e5.ParamName);
+        // A budget larger than the pool is refused when the optimizer is built, before any scoring work.
+        var e4 = Assert.Throws<ArgumentException>(() => Optimizer(s, Options(), selector: new TopKSelector(99)));
         Assert.Contains("TopKSelector.K = 99 is larger than the pool of 12", e4.Message);
-        Assert.Empty(phases);
     }
 
     /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
@@ -254,12 +264,12 @@ public sealed class BilevelOptimizerTests : IDisposable
     }
 
     /// <summary>An objective that turns NaN once armed.</summary>
-    private sealed class PoisonedScorer(IAlignmentScorer inner) : IAlignmentScorer
+    private sealed class PoisonedScorer(IAlignmentScorer inner) : IAlignmentScorer, IAlignmentEvaluator
     {
         public bool Armed { get; set; }
         public string Name => "Poisoned";
         public Tensor Objective(ICausalLM model) => Armed ? inner.Objective(model) * double.NaN : inner.Objective(model);
-        public double Score(ICausalLM model, CancellationToken cancellationToken = default) => Armed ? double.NaN : inner.Score(model, cancellationToken);
+        public double Evaluate(ICausalLM model, CancellationToken cancellationToken = default) => Armed ? double.NaN : ((IAlignmentEvaluator)inner).Evaluate(model, cancellationToken);
     }
 
     /// <summary>GradAscent that returns NaN once armed.</summary>
@@ -268,7 +278,6 @@ public sealed class BilevelOptimizerTests : IDisposable
         public bool Armed { get; set; }
         public string Name => "Poisoned";
         public bool NeedsReference => false;
-        public IReadOnlyList<IInnerTerm> InnerTerms => Array.Empty<IInnerTerm>();
         public Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference)
         {
             var loss = policy.Mean;

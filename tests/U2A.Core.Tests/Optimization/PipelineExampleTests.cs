@@ -20,20 +20,20 @@ public class PipelineExampleTests
         using var start = new ParameterSnapshotReference(model);     // pi_ref: the starting trainable weights, frozen
         using var pool = task.ForgetBatch(reference: start);         // candidate negatives, reference log-probs cached once
         using var prefs = task.PreferenceBatch(start);               // held-out preference pairs for J
+        using var regularizer = new ParameterRegularizer(model);     // R: keeps theta near its start
 
-        var inner = new InnerObjective(new Npo(), new[] { new ParameterRegularizer(model) });   // sum_i w_i l_i + R
-        var scorer = new ReportedScoreScorer(new DpoObjective(prefs), task.PaScore);           // J to differentiate, PA to report
-        var optimizer = new BilevelOptimizer(model, inner, scorer,
+        var j = new DpoObjective(prefs);                              // J: DPO loss on held-out pairs, lower is better
+        var problem = new UnlearningProblem(model, pool,
+            new InnerObjective(new Npo(), new[] { regularizer }),    // inner: L(theta; w) = sum_i w_i l_i + R
+            j);                                                       // outer: J, what the hypergradient differentiates
+        var optimizer = new BilevelOptimizer(problem,
             new TopKSelector(k: 12),                                  // IExampleSelector
             new IdentityEstimator(),                                  // IHypergradientEstimator: H ~ I
-            new BilevelOptions
-            {
-                OuterIterations = 2, InnerSteps = 5,
-                InnerOptimizer = new OptimizerSettings { LearningRate = 1e-4 },
-                ScoringMethod = ScoringMethod.BatchedExact,
-            });
+            j,                                                        // IAlignmentEvaluator: the PA score, here -J
+                                                                      // (or AlignmentEvaluator.From("name", (model, ct) => ...))
+            new BilevelOptions { OuterIterations = 2, Inner = new InnerUnlearningOptions { Steps = 5 } });
 
-        var result = optimizer.Run(pool, new Progress<BilevelProgress>(p => console.WriteLine(p)));
+        var result = optimizer.Run(new Progress<BilevelProgress>(p => console.WriteLine(p)));
         console.WriteLine($"selected {result.SelectedIndices.Count}: PA {result.History[0].PaScore:F3} -> {result.History[result.BestIteration].PaScore:F3}");
         // END pipeline example
         return result;
@@ -42,9 +42,14 @@ public class PipelineExampleTests
     [Fact]
     public void Pipeline_example_runs()
     {
-        var result = Example(TextWriter.Null);
-        Assert.Equal(12, result.SelectedIndices.Count);
+        var output = new StringWriter();
+        var result = Example(output);
         Assert.InRange(result.History.Count, 2, 3); // the start, then one or two outer iterations (PA patience 1)
+        // What the example is for: unlearning the selected negatives raised the PA score (-J) above the start's, and the
+        // console line reports exactly those figures.
+        Assert.True(result.BestIteration > 0, $"no outer iteration improved the PA score: {string.Join(", ", result.History.Select(h => h.PaScore))}");
+        Assert.True(result.History[result.BestIteration].PaScore > result.History[0].PaScore);
+        Assert.Contains($"selected 12: PA {result.History[0].PaScore:F3} -> {result.History[result.BestIteration].PaScore:F3}", output.ToString());
     }
 
     [Fact]

@@ -10,12 +10,11 @@ public sealed class CappedGradAscent(double cap) : IUnlearner
 {
     public string Name => "CappedGradAscent";
     public bool NeedsReference => false;
-    public IReadOnlyList<IInnerTerm> InnerTerms => Array.Empty<IInnerTerm>();
     public Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference) => -policy.MeanNll.clamp_max(cap);
 }
 
 /// <summary>J = mean token NLL of preferred responses (lower is better); the score is -J.</summary>
-public sealed class ChosenNllObjective(TokenBatch chosen) : IAlignmentScorer
+public sealed class ChosenNllObjective(TokenBatch chosen) : IAlignmentScorer, IAlignmentEvaluator
 {
     public string Name => "ChosenNll";
 
@@ -25,7 +24,7 @@ public sealed class ChosenNllObjective(TokenBatch chosen) : IAlignmentScorer
         return ResponseLogProbs.Compute(model, chosen).MeanNll.mean().MoveToOuterDisposeScope();
     }
 
-    public double Score(ICausalLM model, CancellationToken cancellationToken = default)
+    public double Evaluate(ICausalLM model, CancellationToken cancellationToken = default)
     {
         using var noGrad = no_grad();
         using var j = Objective(model);
@@ -66,7 +65,7 @@ namespace U2A.Core.Tests.Unlearning
             Tensor j = scorer.Objective(model);
             var (sum, count) = LogProbsByHand(model, chosen);
             Assert.Equal(sum.Zip(count, (s, c) => -s / c).Average(), j.ToDouble(), 10);
-            Assert.Equal(-j.ToDouble(), scorer.Score(model), 12);
+            Assert.Equal(-j.ToDouble(), ((IAlignmentEvaluator)scorer).Evaluate(model), 12);
         }
 
         [Fact]

@@ -81,8 +81,7 @@ public class RetainTermTests
         using var model = TinyModel(seed: 8);
         using var forget = new ForgetBatch(RandomBatch(5, seed: 9));
         using var retain = RandomBatch(3, seed: 10);
-        using var gradDiff = GradDiff.WithRetainNll(retain, alpha: 0.3);
-        var objective = new InnerObjective(gradDiff);
+        using var objective = GradDiff.WithRetainNll(retain, alpha: 0.3);
         var weights = rand(5, dtype: TorchSharp.torch.ScalarType.Float64);
 
         Assert.Equal(Values(new InnerObjective(new GradAscent()).PerExampleLosses(model, forget)), Values(objective.PerExampleLosses(model, forget)));

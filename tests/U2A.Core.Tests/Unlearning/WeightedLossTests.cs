@@ -12,13 +12,13 @@ public class WeightedLossTests
 {
     public static TheoryData<string> Strategies => new() { "GradAscent", "GradDiff", "NpoSummed", "NpoTokenMean", "SimNpo" };
 
-    private static IUnlearner Make(string name, TokenBatch retain) => name switch
+    private static InnerObjective Make(string name, TokenBatch retain) => name switch
     {
-        "GradAscent" => new GradAscent(),
+        "GradAscent" => new InnerObjective(new GradAscent()),
         "GradDiff" => GradDiff.WithRetainNll(retain),
-        "NpoSummed" => new Npo(),
-        "NpoTokenMean" => new Npo(new NpoOptions(Form: NpoForm.TokenMeanNll)),
-        "SimNpo" => new SimNpo(),
+        "NpoSummed" => new InnerObjective(new Npo()),
+        "NpoTokenMean" => new InnerObjective(new Npo(new NpoOptions(Form: NpoForm.TokenMeanNll))),
+        "SimNpo" => new InnerObjective(new SimNpo()),
         _ => throw new ArgumentException(name),
     };
 
@@ -32,7 +32,7 @@ public class WeightedLossTests
         using var forget = ForgetBatch.WithReference(RandomBatch(7, seed: 14), reference, chunkSize: 3);
         using var retain = RandomBatch(3, seed: 15);
         Perturb(model, 0.05, seed: 16);
-        var objective = new InnerObjective(Make(name, retain));
+        var objective = Make(name, retain);
         var weights = rand(7, dtype: ScalarType.Float64, generator: new Generator(17));
 
         var losses = Values(objective.PerExampleLosses(model, forget));
@@ -53,7 +53,7 @@ public class WeightedLossTests
         using var forget = ForgetBatch.WithReference(RandomBatch(5, seed: 19, maxResponse: 6), reference);
         using var retain = RandomBatch(2, seed: 20);
         Perturb(model, 0.05, seed: 21);
-        var objective = new InnerObjective(Make(name, retain));
+        var objective = Make(name, retain);
         var batchLosses = Values(objective.PerExampleLosses(model, forget));
         for (long i = 0; i < forget.Count; i++)
         {

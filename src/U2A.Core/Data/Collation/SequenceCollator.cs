@@ -45,21 +45,19 @@ public sealed class SequenceCollator(PromptResponseEncoder encoder, CollateOptio
     public TokenBatch Negatives(IReadOnlyList<NegativeExample> examples) =>
         Collate(examples.Select(e => Encode(e.Prompt, e.Response, e.Source, "response")).ToArray());
 
-    /// <summary>A forget batch (no reference log-probs yet) of negative examples.</summary>
-    public ForgetBatch Forget(IReadOnlyList<NegativeExample> examples) => new(Negatives(examples));
-
     /// <summary>A batch of retain examples.</summary>
     public TokenBatch Retain(IReadOnlyList<RetainExample> examples) =>
         Collate(examples.Select(e => Encode(e.Prompt, e.Response, e.Source)).ToArray());
 
-    /// <summary>Preference pairs: chosen and rejected collated separately (each padded to its own length), rows in the order of <paramref name="pairs"/>.</summary>
-    public PreferenceBatch Preferences(IReadOnlyList<PreferencePair> pairs)
+    /// <summary>Preference pairs: chosen and rejected collated separately (each padded to its own length), rows in the order of
+    /// <paramref name="pairs"/>. The caller owns both batches (<c>PreferenceBatch.FromPairs</c> wraps them).</summary>
+    public (TokenBatch Chosen, TokenBatch Rejected) Preferences(IReadOnlyList<PreferencePair> pairs)
     {
         var chosen = Collate(pairs.Select(p => Encode(p.Prompt, p.Chosen, p.Source, "chosen")).ToArray());
         try
         {
             var rejected = Collate(pairs.Select(p => Encode(p.Prompt, p.Rejected, p.Source, "rejected")).ToArray());
-            return new PreferenceBatch(chosen, rejected);
+            return (chosen, rejected);
         }
         catch
         {

@@ -27,6 +27,8 @@ public sealed class LoraLinear : IDisposable
     private Parameter? _effective;
     private Tensor? _mergeBackup;
     private bool _active, _dropoutActive, _disposed;
+    private readonly ulong _dropoutSeed;
+    private Generator? _dropoutGenerator;
     private bool? _callPath; // null until the first adapted forward shows how the parent invokes the layer
 
     internal LoraLinear(string path, Linear layer, LoraOptions options, Generator generator)
@@ -40,6 +42,7 @@ public sealed class LoraLinear : IDisposable
         Rank = options.Rank;
         Scale = options.Scale;
         DropoutProbability = options.Dropout;
+        _dropoutSeed = unchecked((ulong)(options.Seed * 1_000_003 + StableHash(path)));
         using (no_grad())
         {
             // Kaiming-uniform with a = sqrt(5), as nn.Linear and PEFT initialise A: bound = 1 / sqrt(in).
@@ -97,6 +100,25 @@ public sealed class LoraLinear : IDisposable
     /// </summary>
     public bool? UsesCallPath => _callPath;
 
+    private static long StableHash(string text)
+    {
+        ulong h = 14695981039346656037; // FNV-1a, the same in every process (string.GetHashCode is not)
+        foreach (char c in text) h = (h ^ c) * 1099511628211;
+        return unchecked((long)h);
+    }
+
+    /// <summary>Inverted dropout from the adapter's own seeded generator (on x's device), never torch's global one.</summary>
+    private Tensor Dropout(Tensor x)
+    {
+        if (_dropoutGenerator is null || _dropoutGenerator.device.type != x.device_type || _dropoutGenerator.device.index != x.device_index)
+        {
+            _dropoutGenerator?.Dispose();
+            _dropoutGenerator = new Generator(_dropoutSeed, x.device);
+        }
+        var keep = rand(x.shape, dtype: x.dtype, device: x.device, generator: _dropoutGenerator).ge(DropoutProbability);
+        return x.mul(keep).div(1 - DropoutProbability);
+    }
+
     /// <summary>The update <c>scale * B A</c>, [out, in] (in the autograd graph of A and B).</summary>
     public Tensor DeltaWeight() => B.matmul(A).mul(Scale);
 
@@ -104,7 +126,7 @@ public sealed class LoraLinear : IDisposable
     public Tensor Delta(Tensor x, bool training = false)
     {
         using var scope = NewDisposeScope();
-        var input = training && DropoutProbability > 0 ? nn.functional.dropout(x, DropoutProbability, training: true) : x;
+        var input = training && DropoutProbability > 0 ? Dropout(x) : x;
         return nn.functional.linear(nn.functional.linear(input, A), B).mul(Scale).MoveToOuterDisposeScope();
     }
 
@@ -197,6 +219,7 @@ public sealed class LoraLinear : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        _dropoutGenerator?.Dispose();
         if (_active) Release();
         Unmerge();
         _removeHooks();

@@ -39,20 +39,24 @@ public sealed class ProbePipeline : IDisposable
     /// <summary>The forget pool (12 candidates).</summary>
     public ForgetBatch Pool { get; }
 
-    /// <summary>J and the PA score.</summary>
-    public IAlignmentScorer Scorer { get; }
+    /// <summary>J and (as -J) the PA score.</summary>
+    public DpoObjective Scorer { get; }
 
     /// <summary>The options of a probe run.</summary>
     public static BilevelOptions Options(int outer, int inner, bool restoreBest, string? checkpointDirectory, long seed = 5) => new()
     {
-        OuterIterations = outer, InnerSteps = inner, InnerBatchSize = 4, Seed = seed, PaPatience = 100,
-        InnerOptimizer = new OptimizerSettings { LearningRate = 1e-3 }, WeightLearningRate = 0.5,
-        RestoreBestParameters = restoreBest, CheckpointDirectory = checkpointDirectory,
+        OuterIterations = outer, Seed = seed, CheckpointDirectory = checkpointDirectory,
+        Inner = new InnerUnlearningOptions
+        {
+            Steps = inner, BatchSize = 4, Loop = InnerUnlearningOptions.DefaultLoop with { Optimizer = new OptimizerSettings { LearningRate = 1e-3 } },
+        },
+        Weighting = new WeightingOptions { LearningRate = 0.5 },
+        Stopping = new StoppingOptions { PaPatience = 100, RestoreBestParameters = restoreBest },
     };
 
     /// <summary>The optimizer over this pipeline's parts.</summary>
     public BilevelOptimizer Optimizer(BilevelOptions options) =>
-        new(Model, new InnerObjective(new GradAscent()), Scorer, new TopKSelector(6), new IdentityEstimator(), options);
+        new(new UnlearningProblem(Model, Pool, new InnerObjective(new GradAscent()), Scorer), new TopKSelector(6), new IdentityEstimator(), Scorer, options);
 
     /// <summary>
     /// Everything a run produced, bit for bit: scores, selection, weights, every history field (doubles as their

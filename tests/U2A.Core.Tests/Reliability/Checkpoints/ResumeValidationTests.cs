@@ -25,7 +25,7 @@ public sealed class ResumeValidationTests : IDisposable
     {
         folder = Path.Combine(_root, "ckpt");
         using var p = new ProbePipeline();
-        p.Optimizer(ProbePipeline.Options(2, 2, restoreBest: true, folder)).Run(p.Pool);
+        p.Optimizer(ProbePipeline.Options(2, 2, restoreBest: true, folder)).Run();
         return BilevelCheckpoint.Load(folder);
     }
 
@@ -43,7 +43,7 @@ public sealed class ResumeValidationTests : IDisposable
         using var p = new ProbePipeline();
         var before = Values(p.Model);
         ArgumentException Refused(BilevelCheckpoint c, int outer = 2) =>
-            Assert.Throws<ArgumentException>(() => p.Optimizer(ProbePipeline.Options(outer, 2, restoreBest: true, null)).Run(p.Pool, resumeFrom: c));
+            Assert.Throws<ArgumentException>(() => p.Optimizer(ProbePipeline.Options(outer, 2, restoreBest: true, null)).Run(resumeFrom: c));
 
         var e = Refused(checkpoint, outer: 1);
         Assert.Contains("has CompletedIterations = 2, more than BilevelOptions.OuterIterations = 1", e.Message);
@@ -70,9 +70,8 @@ public sealed class ResumeValidationTests : IDisposable
         e = Refused(With(checkpoint, parameters: checkpoint.Parameters.Select((t, i) => i == 1 ? wide : t).ToArray()));
         Assert.Contains("has parameter 1 of dtype Float64 but the model's trainable parameter 1 has dtype Float32", e.Message);
 
-        var other = new BilevelOptimizer(p.Model, new InnerObjective(new GradAscent()), p.Scorer, new TopKSelector(6), new IdentityEstimator(),
-            ProbePipeline.Options(2, 3, restoreBest: true, null));
-        Assert.Contains("other settings", Assert.Throws<ArgumentException>(() => other.Run(p.Pool, resumeFrom: checkpoint)).Message);
+        var other = p.Optimizer(ProbePipeline.Options(2, 3, restoreBest: true, null));
+        Assert.Contains("other settings", Assert.Throws<ArgumentException>(() => other.Run(resumeFrom: checkpoint)).Message);
 
         Assert.Equal(before, Values(p.Model));
     }
@@ -81,28 +80,22 @@ public sealed class ResumeValidationTests : IDisposable
     public void A_run_that_stopped_on_PA_patience_resumed_from_its_last_checkpoint_stops_there_too()
     {
         string folder = Path.Combine(_root, "patience");
-        BilevelOptions Options() => ProbePipeline.Options(4, 2, restoreBest: false, folder) with { PaPatience = 1 };
-        BilevelOptimizer Flat(ProbePipeline p) => new(p.Model, new InnerObjective(new GradAscent()), new FlatScore(p.Scorer), new TopKSelector(6), new IdentityEstimator(), Options());
+        BilevelOptions Options() => ProbePipeline.Options(4, 2, restoreBest: false, folder) with { Stopping = new StoppingOptions { PaPatience = 1, RestoreBestParameters = false } };
+        BilevelOptimizer Flat(ProbePipeline p) => new(new UnlearningProblem(p.Model, p.Pool, new InnerObjective(new GradAscent()), p.Scorer), new TopKSelector(6),
+            new IdentityEstimator(), AlignmentEvaluator.From("flat", (_, _) => 0.25), Options());
 
         using var a = new ProbePipeline();
-        var full = Flat(a).Run(a.Pool);
+        var full = Flat(a).Run();
         Assert.Equal(2, full.History.Count); // the start and one iteration: the PA score never improves
         Assert.StartsWith("PA score did not improve", full.StopReason);
 
         using var checkpoint = BilevelCheckpoint.Load(folder);
         Assert.Equal(1, checkpoint.CompletedIterations);
         using var b = new ProbePipeline();
-        var resumed = Flat(b).Run(b.Pool, resumeFrom: checkpoint);
+        var resumed = Flat(b).Run(resumeFrom: checkpoint);
         Assert.Equal(full.History.Select(h => h.Iteration), resumed.History.Select(h => h.Iteration));
         Assert.Equal(full.StopReason, resumed.StopReason);
         Assert.Equal(Values(a.Model), Values(b.Model));
     }
 
-    /// <summary>The probe's objective with a PA score that never changes.</summary>
-    private sealed class FlatScore(IAlignmentScorer inner) : IAlignmentScorer
-    {
-        public string Name => inner.Name;
-        public Tensor Objective(ICausalLM model) => inner.Objective(model);
-        public double Score(ICausalLM model, CancellationToken cancellationToken = default) => 0.25;
-    }
 }

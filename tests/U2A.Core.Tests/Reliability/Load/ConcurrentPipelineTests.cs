@@ -18,7 +18,7 @@ public sealed class ConcurrentPipelineTests : IDisposable
         // Different task, model and data-order seeds, so the two runs differ from each other.
         using var p = new ProbePipeline(taskSeed: 2 + which, modelSeed: 3 + which);
         var options = ProbePipeline.Options(outer: 3, inner: 4, restoreBest: which == 0, Path.Combine(_dir, $"{label}-{which}"), seed: 5 + which);
-        return p.Describe(p.Optimizer(options).Run(p.Pool));
+        return p.Describe(p.Optimizer(options).Run());
     }
 
     [Fact]

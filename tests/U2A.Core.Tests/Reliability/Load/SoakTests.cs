@@ -58,8 +58,8 @@ public sealed class SoakTests(ITestOutputHelper output) : IDisposable
         });
         var clock = Stopwatch.StartNew();
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-        var options = ProbePipeline.Options(outer, InnerSteps, restoreBest: true, Path.Combine(_dir, "ckpt")) with { PaPatience = outer + 1 };
-        var result = pipeline.Optimizer(options).Run(pipeline.Pool, progress);
+        var options = ProbePipeline.Options(outer, InnerSteps, restoreBest: true, Path.Combine(_dir, "ckpt")) with { Stopping = new StoppingOptions { PaPatience = outer + 1 } };
+        var result = pipeline.Optimizer(options).Run(progress);
         var elapsed = clock.Elapsed;
         cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
 

@@ -9,7 +9,7 @@ using U2A.Core.Training;
 using U2A.Core.Unlearning;
 using U2A.Testing;
 using static TorchSharp.torch;
-using SelectionResult = U2A.Core.Selection.Selection;
+using SelectionResult = U2A.Core.Selection.ExampleSelection;
 
 namespace U2A.Core.Tests.Reliability.Misuse;
 
@@ -163,8 +163,7 @@ internal static class MisuseMatrix
         W("inner/unlearner-returns-detached", Invalid, ["DetachedGA", "no autograd graph"], w => PerExample(w, MisbehavingUnlearner.Detached())),
         W("inner/unlearner-under-no-grad", Invalid, ["NoGradGA", "no autograd graph"], w => PerExample(w, MisbehavingUnlearner.NoGrad())),
         W("inner/unlearner-on-another-device", Invalid, ["OtherDevice", "meta"], w => PerExample(w, new MisbehavingUnlearner("OtherDevice", p => empty(p.Sum.shape, dtype: p.Sum.dtype, device: new Device(TorchSharp.DeviceType.META))))),
-        C("inner/unlearner-with-null-terms", Arg, ["NullTerms", "InnerTerms"], () => _ = new InnerObjective(new NullTermsUnlearner())),
-        C("inner/null-extra-term", Arg, ["extraTerms[0]"], () => _ = new InnerObjective(new GradAscent(), [null!])),
+        C("inner/null-term", Arg, ["terms[0]"], () => _ = new InnerObjective(new GradAscent(), [null!])),
         W("inner/nan-weight", Arg, ["weights", "NaN"], w => Inner(new GradAscent()).Value(w.Model, w.Pool, tensor(new[] { 0.25, double.NaN, 0.25, 0.25 }))),
         W("inner/negative-weight", Arg, ["weights", "non-negative", "-0.5"], w => Inner(new GradAscent()).Value(w.Model, w.Pool, tensor(new[] { 1.0, -0.5, 0.25, 0.25 }))),
         W("inner/infinite-weight", Arg, ["weights", "finite"], w => Inner(new GradAscent()).Value(w.Model, w.Pool, tensor(new[] { 1.0, double.PositiveInfinity, 0, 0 }))),
@@ -199,7 +198,7 @@ internal static class MisuseMatrix
             using var other = new TinyTransformerLM(13, width: 8, layers: 2, heads: 2, maxLength: 16, seed: 1, dtype: ScalarType.Float64);
             reg.Value(other);
         }),
-        C("graddiff/null-retain-term", ArgNull, ["retainTerm"], () => _ = new GradDiff(null!)),
+        C("graddiff/null-retain-term", ArgNull, ["retainTerm"], () => _ = GradDiff.WithRetainTerm(null!)),
 
         // ---- BilevelProblem, estimators, InfluenceScorer ----
         C("problem/no-parameters", Arg, ["parameters", "empty"], () => _ = new BilevelProblem(Array.Empty<Tensor>(), () => zeros(1), () => zeros(1), _ => zeros(1), 1)),
@@ -310,7 +309,7 @@ internal static class MisuseMatrix
         C("reward-objective/nan-reward", Arg, ["ArrayRewards", "candidate 1", "NaN"], () => _ = new RewardObjective(Batch(2), 2, new ArrayRewards(0.5, double.NaN))),
         C("reward-objective/rows-not-a-multiple", Arg, ["3 rows", "candidatesPerPrompt = 2"], () => _ = new RewardObjective(Batch(3), 2, new ArrayRewards(0, 0, 0))),
         C("reward-objective/rewards-of-wrong-shape", Arg, ["reward model", "[2, 2]"], () => _ = new RewardObjective(Batch(2), 2, new MatrixRewards())),
-        C("dpo-trainer/beta-zero", Arg, ["DpoTrainerOptions.Beta"], () => new DpoTrainerOptions { Beta = 0 }.Validate()),
+        C("dpo-trainer/beta-zero", Range, ["DpoTrainerOptions.Beta"], () => new DpoTrainerOptions { Beta = 0 }.Validate()),
         W("dpo-trainer/lora-adapters-disabled", Invalid, ["DpoTrainer.Train", "DisableAdapters"], w =>
         {
             using var off = w.Lora!.DisableAdapters();
@@ -340,15 +339,14 @@ internal static class MisuseMatrix
         }),
 
         // ---- BilevelOptimizer.Run end to end ----
-        W("run/null-pool", ArgNull, ["pool"], w => w.Optimizer().Run(null!)),
-        W("run/zero-outer-iterations", Arg, ["BilevelOptions.OuterIterations", "0"], w => w.Run(options: MisuseWorld.FastOptions() with { OuterIterations = 0 })),
+        W("run/null-pool", ArgNull, ["pool"], w => _ = new UnlearningProblem(w.Model, null!, new InnerObjective(new GradAscent()), w.Dpo)),
+        W("run/zero-outer-iterations", Range, ["BilevelOptions.OuterIterations", "0"], w => w.Run(options: MisuseWorld.FastOptions() with { OuterIterations = 0 })),
         W("run/top-k-above-the-pool", Arg, ["TopKSelector.K = 9", "pool of 4"], w => w.Run(selector: new TopKSelector(9))),
         W("run/nan-unlearner", typeof(BilevelNumericalException), ["non-finite"], w => w.Run(new MisbehavingUnlearner("NanGA", p => p.Mean * double.NaN))),
         W("run/nan-objective", typeof(BilevelNumericalException), ["objective", "NaN"], w => w.Run(scorer: new MisbehavingScorer("NanJ", m => w.Dpo.Objective(m) * double.NaN))),
         W("run/nan-pa-score", typeof(BilevelNumericalException), ["PA score", "NaN"], w => w.Run(scorer: new MisbehavingScorer("NanPA", m => w.Dpo.Objective(m), _ => double.NaN))),
         W("run/unlearner-returns-a-mean", Invalid, ["MeanGA", "shape []", "[4]"], w => w.Run(MisbehavingUnlearner.Scalar())),
         W("run/finite-differences/detached-unlearner", Invalid, ["DetachedGA", "no autograd graph"], w => w.Run(MisbehavingUnlearner.Detached(), options: MisuseWorld.FastOptions(ScoringMethod.FiniteDifference))),
-        W("run/unlearner-with-null-terms", Arg, ["NullTerms", "InnerTerms"], w => w.Run(new NullTermsUnlearner())),
         W("run/selector-repeats-an-index", Arg, ["Indices[1] = 0", "twice"], w => w.Run(selector: new MisbehavingSelector("Twice", _ => new SelectionResult([0, 0], [0.5, 0.5])))),
         W("run/selector-weights-off-the-simplex", Arg, ["sum to 2"], w => w.Run(selector: new MisbehavingSelector("Heavy", _ => new SelectionResult([0, 1], [1.0, 1.0])))),
         W("run/selector-index-outside-the-pool", Range, ["Outside selected Indices[0] = 9", "pool of 4"], w => w.Run(selector: new MisbehavingSelector("Outside", _ => new SelectionResult([9], [1.0])))),
@@ -357,7 +355,7 @@ internal static class MisuseMatrix
         {
             Tensor? cached = null;
             var term = new MisbehavingTerm("CachedTerm", m => cached ??= m.TrainableParameters[0].pow(2).sum().mul(1e-3).DetachFromDisposeScope());
-            w.Run(terms: [term], estimator: new NeumannEstimator(alpha: 0.01, iterations: 2), options: MisuseWorld.FastOptions() with { OuterIterations = 2, PaPatience = 5 });
+            w.Run(terms: [term], estimator: new NeumannEstimator(alpha: 0.01, iterations: 2), options: MisuseWorld.FastOptions() with { OuterIterations = 2, Stopping = new StoppingOptions { PaPatience = 5 } });
         }),
         W("run/inner-term-returns-a-vector", Invalid, ["VectorTerm", "scalar"], w => w.Run(terms: [new MisbehavingTerm("VectorTerm", m => m.TrainableParameters[0].sum().repeat(2))])),
         W("run/lora-adapter-frozen", Arg, ["parameters[0]", "requires_grad"], w =>
@@ -366,12 +364,4 @@ internal static class MisuseMatrix
             w.Run();
         }, lora: true),
     ];
-
-    private sealed class NullTermsUnlearner : IUnlearner
-    {
-        public string Name => "NullTerms";
-        public bool NeedsReference => false;
-        public IReadOnlyList<IInnerTerm> InnerTerms => null!;
-        public Tensor PerExampleLoss(SequenceLogProbs policy, SequenceLogProbs? reference) => policy.Mean;
-    }
 }

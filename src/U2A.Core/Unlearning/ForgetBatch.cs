@@ -1,7 +1,8 @@
+using U2A.Core.Data;
 using U2A.Core.Models;
 using static TorchSharp.torch;
 
-namespace U2A.Core.Data;
+namespace U2A.Core.Unlearning;
 
 /// <summary>
 /// Negative examples to unlearn, tokenised, with the reference policy's log-probs cached once (when a strategy needs them).
@@ -18,6 +19,15 @@ namespace U2A.Core.Data;
 /// <exception cref="ArgumentException"><paramref name="Reference"/> does not have one row per example.</exception>
 public sealed record ForgetBatch(TokenBatch Tokens, SequenceLogProbs? Reference = null) : IDisposable
 {
+    /// <summary>A forget batch (no reference log-probs yet) of negative examples, tokenised and padded by <paramref name="collator"/>.</summary>
+    /// <exception cref="CollationException">An example does not fit the collator's options; the message names its source.</exception>
+    public static ForgetBatch FromExamples(SequenceCollator collator, IReadOnlyList<NegativeExample> examples)
+    {
+        ArgumentNullException.ThrowIfNull(collator);
+        ArgumentNullException.ThrowIfNull(examples);
+        return new ForgetBatch(collator.Negatives(examples));
+    }
+
     /// <summary>The tokenised prompt + negative response of each example.</summary>
     public TokenBatch Tokens { get; } = Tokens ?? throw new ArgumentNullException(nameof(Tokens));
 

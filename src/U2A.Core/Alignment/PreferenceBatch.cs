@@ -1,6 +1,8 @@
+using U2A.Core.Data;
 using U2A.Core.Models;
+using U2A.Core.Unlearning;
 
-namespace U2A.Core.Data;
+namespace U2A.Core.Alignment;
 
 /// <summary>
 /// Tokenised preference pairs: row i of <see cref="Chosen"/> and of <see cref="Rejected"/> share a prompt.
@@ -21,6 +23,16 @@ namespace U2A.Core.Data;
 public sealed record PreferenceBatch(TokenBatch Chosen, TokenBatch Rejected,
     SequenceLogProbs? ReferenceChosen = null, SequenceLogProbs? ReferenceRejected = null) : IDisposable
 {
+    /// <summary>Preference pairs tokenised and padded by <paramref name="collator"/> (chosen and rejected each to its own length), no reference log-probs yet.</summary>
+    /// <exception cref="CollationException">A pair does not fit the collator's options; the message names its source and side.</exception>
+    public static PreferenceBatch FromPairs(SequenceCollator collator, IReadOnlyList<PreferencePair> pairs)
+    {
+        ArgumentNullException.ThrowIfNull(collator);
+        ArgumentNullException.ThrowIfNull(pairs);
+        var (chosen, rejected) = collator.Preferences(pairs);
+        return new PreferenceBatch(chosen, rejected);
+    }
+
     /// <summary>Prompt + preferred response per pair.</summary>
     public TokenBatch Chosen { get; } = Chosen ?? throw new ArgumentNullException(nameof(Chosen));
 

@@ -1,0 +1,29 @@
+using U2A.Core.Influence;
+
+namespace U2A.Core.Optimization;
+
+/// <summary>How U2A computes the influence scores <c>s_i = -dJ/dw_i</c> of the forget pool.</summary>
+public sealed record InfluenceScoringOptions
+{
+    /// <summary>How the scores <c>&lt;grad l_i, v&gt;</c> are computed (exact batched by default).</summary>
+    public ScoringMethod Method { get; init; } = ScoringMethod.BatchedExact;
+
+    /// <summary>Candidates per batched scoring pass. At least 1.</summary>
+    public int ChunkSize { get; init; } = 32;
+
+    /// <summary>Parameter-space step length for <see cref="ScoringMethod.FiniteDifference"/>. Positive.</summary>
+    public double FiniteDifferenceStep { get; init; } = 1e-2;
+
+    /// <summary>Examples of the current weighting used to form the inner objective for Hessian-vector products. At least 1.</summary>
+    public int HessianBatchSize { get; init; } = 32;
+
+    internal void Validate(string path)
+    {
+        Require.Defined(Method, $"{path}.Method");
+        Require.AtLeastOne(ChunkSize, $"{path}.ChunkSize");
+        Require.Positive(FiniteDifferenceStep, $"{path}.FiniteDifferenceStep");
+        Require.AtLeastOne(HessianBatchSize, $"{path}.HessianBatchSize");
+    }
+
+    internal InfluenceScorer CreateScorer() => new(Method, ChunkSize, FiniteDifferenceStep);
+}
