@@ -7,7 +7,6 @@ using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Optimization;
 using U2A.Core.Selection;
-using U2A.Core.Training;
 using U2A.Core.Unlearning;
 using U2A.Testing;
 
@@ -24,17 +23,14 @@ try
     using var prefs = task.PreferenceBatch(reference);
 
     const int k = 6;
-    var unlearner = new InnerObjective(new Npo(), new[] { new ParameterRegularizer(model) });
-    var objective = new ReportedScoreScorer(new DpoObjective(prefs), task.PaScore); // J: DPO loss on the preference pairs
-    var optimizer = new BilevelOptimizer(model, unlearner, objective, new TopKSelector(k), new IdentityEstimator(),
-        new BilevelOptions
-        {
-            OuterIterations = 2, InnerSteps = 5,
-            InnerOptimizer = new OptimizerSettings { LearningRate = 1e-4 },
-            ScoringMethod = ScoringMethod.BatchedExact,
-        });
+    using var regularizer = new ParameterRegularizer(model);
+    var j = new DpoObjective(prefs);                                       // J: DPO loss on the preference pairs
+    var problem = new UnlearningProblem(model, pool, new InnerObjective(new Npo(), new[] { regularizer }), j);
+    var pa = AlignmentEvaluator.From("known reward", task.PaScore);        // PA: mean known reward of greedy answers
+    var optimizer = new BilevelOptimizer(problem, new TopKSelector(k), new IdentityEstimator(), pa,
+        new BilevelOptions { OuterIterations = 2, Inner = new InnerUnlearningOptions { Steps = 5 } });
 
-    var result = optimizer.Run(pool);
+    var result = optimizer.Run();
     int poolSize = task.ForgetPool.Count;
     var first = result.History[0];
     var last = result.History[^1];
