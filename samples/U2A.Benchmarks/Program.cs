@@ -1,3 +1,4 @@
+using U2A.Core.Evaluation;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using TorchSharp;
@@ -160,7 +161,7 @@ internal static class Bench
             double t = Median(times[m]);
             double cost = t / o.N * ceiling * 1e9 / forwardFlops;
             string accuracy = m < methods.Length
-                ? $"{scores[m].Zip(scores[0], (a, b) => Math.Abs(a - b)).Max() / loopScale,9:0.0e+00} {Spearman(scores[m], scores[0]),9:F4}"
+                ? $"{scores[m].Zip(scores[0], (a, b) => Math.Abs(a - b)).Max() / loopScale,9:0.0e+00} {SeedStatistics.Spearman(scores[m], scores[0]),9:F4}"
                 : $"{"",9} {"",9}";
             Console.WriteLine($"{cases[m].Name,-22} {t,9:F3} {times[m].Min(),7:F3} {o.N / t,8:F1} {loopTime / t,8:F2}x {cost,6:F1} {accuracy}   " +
                 string.Join(" ", times[m].Select(x => x.ToString("F3"))));
@@ -195,30 +196,6 @@ internal static class Bench
     {
         var s = xs.OrderBy(x => x).ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
-    }
-
-    private static double Spearman(double[] a, double[] b)
-    {
-        var (ra, rb) = (Ranks(a), Ranks(b));
-        double ma = ra.Average(), mb = rb.Average();
-        double cov = 0, va = 0, vb = 0;
-        for (int i = 0; i < a.Length; i++) { cov += (ra[i] - ma) * (rb[i] - mb); va += (ra[i] - ma) * (ra[i] - ma); vb += (rb[i] - mb) * (rb[i] - mb); }
-        return va == 0 || vb == 0 ? double.NaN : cov / Math.Sqrt(va * vb);
-    }
-
-    /// <summary>Ranks with ties sharing their mean rank.</summary>
-    private static double[] Ranks(double[] x)
-    {
-        var order = Enumerable.Range(0, x.Length).OrderBy(i => x[i]).ToArray();
-        var ranks = new double[x.Length];
-        for (int i = 0; i < order.Length;)
-        {
-            int j = i;
-            while (j + 1 < order.Length && x[order[j + 1]] == x[order[i]]) j++;
-            for (int k = i; k <= j; k++) ranks[order[k]] = (i + j) / 2.0;
-            i = j + 1;
-        }
-        return ranks;
     }
 }
 

@@ -3,17 +3,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Alignment;
 
-/// <summary>The DPO loss variants.</summary>
-public enum DpoLossType
-{
-    /// <summary>DPO: <c>-log sigmoid(beta * h)</c>.</summary>
-    Sigmoid,
-    /// <summary>IPO: <c>(h - 1/(2 beta))^2</c>.</summary>
-    Ipo,
-    /// <summary>Hinge (SLiC): <c>max(0, 1 - beta * h)</c>.</summary>
-    Hinge,
-}
-
 /// <summary>
 /// Per-pair preference losses on the implicit reward margin
 /// <c>h = (lp_theta(y_w) - lp_ref(y_w)) - (lp_theta(y_l) - lp_ref(y_l))</c> (summed response log-probs).

@@ -7,21 +7,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Alignment;
 
-/// <summary>Options of <see cref="DpoObjective"/>.</summary>
-/// <param name="Beta">DPO temperature <c>beta</c> &gt; 0; default 0.3 (the U2A reference code's J).</param>
-/// <param name="LossType">The per-pair loss; default <see cref="DpoLossType.Sigmoid"/> (DPO).</param>
-/// <param name="ChunkSize">Pairs per forward pass; default 64.</param>
-public sealed record DpoObjectiveOptions(double Beta = 0.3, DpoLossType LossType = DpoLossType.Sigmoid, int ChunkSize = 64)
-{
-    /// <summary>Throws when a field is out of range, naming it.</summary>
-    public void Validate()
-    {
-        OptionGuard.Positive(Beta, "DpoObjectiveOptions.Beta");
-        OptionGuard.Defined(LossType, "DpoObjectiveOptions.LossType");
-        OptionGuard.AtLeastOne(ChunkSize, "DpoObjectiveOptions.ChunkSize");
-    }
-}
-
 /// <summary>
 /// The U2A reference code's alignment objective: the mean DPO loss on a held-out preference set against the reference policy,
 /// <c>J = (1/N) sum_n -log sigmoid(beta h_n)</c>, <c>h_n = (lp_theta(y_w) - lp_ref(y_w)) - (lp_theta(y_l) - lp_ref(y_l))</c>
@@ -106,7 +91,7 @@ public sealed class DpoObjective : IAlignmentScorer, IAlignmentEvaluator
             yield return _pairs;
             yield break;
         }
-        foreach (var idx in Chunks.Of(_pairs.Count, Options.ChunkSize))
+        foreach (var idx in RowChunks.Of(_pairs.Count, Options.ChunkSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
             yield return _pairs.Select(idx); // its tensors belong to the caller's dispose scope

@@ -9,11 +9,6 @@ using U2A.Core.Unlearning;
 
 namespace U2A.Core.Alignment;
 
-/// <summary>The outcome of <see cref="DpoTrainer.Train"/>.</summary>
-/// <param name="History">Per-step metrics; <see cref="TrainingStepMetrics.Metrics"/> holds TRL's keys (see <see cref="DpoMetrics"/>), measured on each step's pairs before its update.</param>
-/// <param name="Steps">Optimizer steps run.</param>
-public sealed record DpoTrainingResult(IReadOnlyList<TrainingStepMetrics> History, int Steps);
-
 /// <summary>
 /// Direct Preference Optimization (the preference-alignment baseline of U2A) on an <see cref="ICausalLM"/>:
 /// minimises the mean per-pair <see cref="DpoLoss"/> over shuffled batches of preference pairs whose reference

@@ -7,14 +7,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Alignment;
 
-/// <summary>Options of <see cref="LikelihoodMarginObjective"/>.</summary>
-/// <param name="ChunkSize">Pairs per forward pass; default 64.</param>
-public sealed record LikelihoodMarginOptions(int ChunkSize = 64)
-{
-    /// <summary>Throws when a field is out of range, naming it.</summary>
-    public void Validate() => OptionGuard.AtLeastOne(ChunkSize, "LikelihoodMarginOptions.ChunkSize");
-}
-
 /// <summary>
 /// A reference-free alignment objective: the mean likelihood margin of chosen over rejected responses,
 /// <c>m_n = lp_theta(y_w,n | x_n) - lp_theta(y_l,n | x_n)</c> (summed response log-probs),
@@ -69,7 +61,7 @@ public sealed class LikelihoodMarginObjective : IAlignmentScorer, IAlignmentEval
     private Tensor MarginSum(ICausalLM model, CancellationToken cancellationToken)
     {
         Tensor total = zeros(Array.Empty<long>(), dtype: model.DType, device: model.Device);
-        var chunks = _pairs.Count <= Options.ChunkSize ? new[] { _pairs } : Chunks.Of(_pairs.Count, Options.ChunkSize).Select(_pairs.Select);
+        var chunks = _pairs.Count <= Options.ChunkSize ? new[] { _pairs } : RowChunks.Of(_pairs.Count, Options.ChunkSize).Select(_pairs.Select);
         foreach (var pairs in chunks)
         {
             cancellationToken.ThrowIfCancellationRequested();

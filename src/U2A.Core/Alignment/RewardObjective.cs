@@ -7,35 +7,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Alignment;
 
-/// <summary>Generates one response per prompt with <paramref name="model"/> (greedy, say), in prompt order.</summary>
-public delegate IReadOnlyList<string> ResponseGenerator(ICausalLM model, IReadOnlyList<string> prompts, CancellationToken cancellationToken);
-
-/// <summary>The reward of <paramref name="response"/> to <paramref name="prompt"/>.</summary>
-public delegate double TextReward(string prompt, string response);
-
-/// <summary>How <see cref="RewardObjective"/> reports its score: the mean reward of generated responses to held-out prompts.</summary>
-/// <param name="Prompts">Held-out prompts.</param>
-/// <param name="Generate">The response generator.</param>
-/// <param name="Reward">The reward of one generated response.</param>
-public sealed record GeneratedRewardEvaluation(IReadOnlyList<string> Prompts, ResponseGenerator Generate, TextReward Reward)
-{
-    /// <summary>Throws when a field is missing or empty, naming it.</summary>
-    public void Validate()
-    {
-        if (Prompts is null || Prompts.Count == 0) throw new ArgumentException("GeneratedRewardEvaluation.Prompts must hold at least one prompt.", nameof(Prompts));
-        if (Generate is null) throw new ArgumentNullException(nameof(Generate), "GeneratedRewardEvaluation.Generate must not be null.");
-        if (Reward is null) throw new ArgumentNullException(nameof(Reward), "GeneratedRewardEvaluation.Reward must not be null.");
-    }
-}
-
-/// <summary>Options of <see cref="RewardObjective"/>.</summary>
-/// <param name="ChunkSize">Candidate sequences per forward pass, rounded down to whole prompts (at least one prompt); default 64.</param>
-public sealed record RewardObjectiveOptions(int ChunkSize = 64)
-{
-    /// <summary>Throws when a field is out of range, naming it.</summary>
-    public void Validate() => OptionGuard.AtLeastOne(ChunkSize, "RewardObjectiveOptions.ChunkSize");
-}
-
 /// <summary>
 /// A differentiable reward objective: minus the policy-normalised expected reward over fixed candidate responses.
 /// For prompt <c>p</c> with candidates <c>c_1..c_m</c> and rewards <c>r_p,j</c>,
@@ -60,7 +31,7 @@ public sealed class RewardObjective : IAlignmentScorer, IAlignmentEvaluator, IDi
     {
         _candidates = candidates ?? throw new ArgumentNullException(nameof(candidates));
         ArgumentNullException.ThrowIfNull(rewardModel);
-        OptionGuard.AtLeastOne(candidatesPerPrompt, nameof(candidatesPerPrompt));
+        Require.AtLeastOne(candidatesPerPrompt, nameof(candidatesPerPrompt));
         if (candidates.Count % candidatesPerPrompt != 0)
             throw new ArgumentException($"the batch has {candidates.Count} rows, not a multiple of candidatesPerPrompt = {candidatesPerPrompt}.", nameof(candidates));
         Options = options ?? new RewardObjectiveOptions();
@@ -166,7 +137,7 @@ public sealed class RewardObjective : IAlignmentScorer, IAlignmentEvaluator, IDi
     private IEnumerable<long[]> RowChunks()
     {
         int promptsPerChunk = Math.Max(1, Options.ChunkSize / CandidatesPerPrompt);
-        return Chunks.Of(_candidates.Count, promptsPerChunk * CandidatesPerPrompt);
+        return U2A.Core.Alignment.RowChunks.Of(_candidates.Count, promptsPerChunk * CandidatesPerPrompt);
     }
 
     /// <inheritdoc />

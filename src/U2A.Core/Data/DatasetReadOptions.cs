@@ -2,16 +2,6 @@ using Microsoft.Extensions.Logging;
 
 namespace U2A.Core.Data;
 
-/// <summary>What a reader does with a record it cannot read.</summary>
-public enum BadRecordPolicy
-{
-    /// <summary>Throw a <see cref="DatasetFormatException"/> (the default).</summary>
-    Fail,
-
-    /// <summary>Skip the record, count it in <see cref="DatasetReadResult{T}.Skipped"/> and log it (warning) through <see cref="DatasetReadOptions.Logger"/>.</summary>
-    Skip,
-}
-
 /// <summary>Options shared by every dataset reader.</summary>
 public sealed record DatasetReadOptions
 {
@@ -42,24 +32,11 @@ public sealed record DatasetReadOptions
     public DatasetReadOptions Validate()
     {
         if (MaxFieldLength is int max && max <= 0)
-            throw new ArgumentException($"DatasetReadOptions.MaxFieldLength must be positive (or null for no limit), got {max}.");
+            throw new ArgumentOutOfRangeException("DatasetReadOptions.MaxFieldLength", max, $"DatasetReadOptions.MaxFieldLength must be positive (or null for no limit), got {max}.");
         if (MaxLineBytes is int maxLine && maxLine <= 0)
-            throw new ArgumentException($"DatasetReadOptions.MaxLineBytes must be positive (or null for no limit), got {maxLine}.");
+            throw new ArgumentOutOfRangeException("DatasetReadOptions.MaxLineBytes", maxLine, $"DatasetReadOptions.MaxLineBytes must be positive (or null for no limit), got {maxLine}.");
         if (!Enum.IsDefined(BadRecords))
-            throw new ArgumentException($"DatasetReadOptions.BadRecords must be Fail or Skip, got {(int)BadRecords}.");
+            throw new ArgumentOutOfRangeException("DatasetReadOptions.BadRecords", BadRecords, $"DatasetReadOptions.BadRecords must be Fail or Skip, got {(int)BadRecords}.");
         return this;
     }
-}
-
-/// <summary>The records a reader returned, and the bad records it skipped (only under <see cref="BadRecordPolicy.Skip"/>).</summary>
-/// <typeparam name="T">The record type.</typeparam>
-/// <param name="Records">The records read, in file order.</param>
-/// <param name="Skipped">One exception per skipped record, in file order (empty under <see cref="BadRecordPolicy.Fail"/>).</param>
-public sealed record DatasetReadResult<T>(IReadOnlyList<T> Records, IReadOnlyList<DatasetFormatException> Skipped)
-{
-    /// <summary>Number of records read.</summary>
-    public int Count => Records.Count;
-
-    /// <summary>Number of records skipped.</summary>
-    public int SkippedCount => Skipped.Count;
 }

@@ -45,7 +45,7 @@ public sealed class BilevelProblem
                     "or leave it out of the trainable parameters.", nameof(parameters));
             if (!seen.Add(p.Handle)) throw new ArgumentException($"parameters[{i}] is listed twice.", nameof(parameters));
         }
-        ArgumentOutOfRangeException.ThrowIfLessThan(exampleCount, 1);
+        Require.AtLeastOne(exampleCount, "BilevelProblem.exampleCount");
         _parameters = parameters.ToArray();
         InnerLoss = innerLoss ?? throw new ArgumentNullException(nameof(innerLoss));
         Objective = objective ?? throw new ArgumentNullException(nameof(objective));

@@ -16,9 +16,9 @@ public sealed class ConjugateGradientEstimator : IHypergradientEstimator
     /// <param name="maxIterations">Iteration cap; at least 1.</param>
     public ConjugateGradientEstimator(double damping = 0.0, double tolerance = 1e-8, int maxIterations = 100)
     {
-        if (!(damping >= 0) || double.IsInfinity(damping)) throw new ArgumentOutOfRangeException(nameof(damping), damping, "damping must be non-negative and finite.");
-        if (!(tolerance > 0)) throw new ArgumentOutOfRangeException(nameof(tolerance), tolerance, "tolerance must be positive.");
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxIterations, 1);
+        Require.NonNegative(damping, "ConjugateGradientEstimator.damping");
+        Require.Positive(tolerance, "ConjugateGradientEstimator.tolerance");
+        Require.AtLeastOne(maxIterations, "ConjugateGradientEstimator.maxIterations");
         Damping = damping; Tolerance = tolerance; MaxIterations = maxIterations;
     }
 

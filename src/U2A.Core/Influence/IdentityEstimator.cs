@@ -10,7 +10,7 @@ public sealed class IdentityEstimator : IHypergradientEstimator
     /// <param name="gamma">The assumed Hessian scale; must be positive.</param>
     public IdentityEstimator(double gamma = 1.0)
     {
-        if (!(gamma > 0) || double.IsInfinity(gamma)) throw new ArgumentOutOfRangeException(nameof(gamma), gamma, "gamma must be positive and finite.");
+        Require.Positive(gamma, "IdentityEstimator.gamma");
         Gamma = gamma;
     }
 

@@ -2,23 +2,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Influence;
 
-/// <summary>How the influence scores <c>s_i = &lt;grad l_i, v&gt;</c> of all candidates are computed.</summary>
-public enum ScoringMethod
-{
-    /// <summary>One backward pass per candidate (batch size 1): the exact reference, as in the U2A reference code.</summary>
-    PerExampleLoop,
-    /// <summary>
-    /// Batched exact directional derivative by the double-VJP trick: with a dummy <c>u</c>,
-    /// <c>g(u) = J_l^T u</c> by one backward with graph, then <c>s = d(g(u) . v)/du</c>. About three passes per chunk.
-    /// </summary>
-    BatchedExact,
-    /// <summary>
-    /// Batched central finite difference of two forward passes, <c>(l(theta + eps v) - l(theta - eps v)) / 2 eps</c>,
-    /// with <c>eps = step / ||v||</c>; O(eps^2) error and no second-order graph (works with fused attention kernels).
-    /// </summary>
-    FiniteDifference,
-}
-
 /// <summary>
 /// Scores all N candidates of a <see cref="BilevelProblem"/> against an <see cref="InfluenceDirection"/>,
 /// in chunks so that memory depends on the chunk size, not on N. Parameters are left exactly as found.
@@ -31,8 +14,8 @@ public sealed class InfluenceScorer
     /// <param name="finiteDifferenceStep">For <see cref="ScoringMethod.FiniteDifference"/>: the parameter-space step length <c>eps * ||v||</c>; positive.</param>
     public InfluenceScorer(ScoringMethod method = ScoringMethod.BatchedExact, int chunkSize = 32, double finiteDifferenceStep = 1e-2)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
-        if (!(finiteDifferenceStep > 0)) throw new ArgumentOutOfRangeException(nameof(finiteDifferenceStep), finiteDifferenceStep, "finiteDifferenceStep must be positive.");
+        Require.AtLeastOne(chunkSize, "InfluenceScorer.chunkSize");
+        Require.Positive(finiteDifferenceStep, "InfluenceScorer.finiteDifferenceStep");
         if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "unknown scoring method.");
         Method = method; ChunkSize = chunkSize; FiniteDifferenceStep = finiteDifferenceStep;
     }

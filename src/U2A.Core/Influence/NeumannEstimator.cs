@@ -17,8 +17,8 @@ public sealed class NeumannEstimator : IHypergradientEstimator
     /// <param name="divergenceFactor">Guard: a term larger than this times ||g|| means divergence.</param>
     public NeumannEstimator(double alpha, int iterations = 50, double divergenceFactor = 1e4)
     {
-        if (!(alpha > 0) || double.IsInfinity(alpha)) throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "alpha must be positive and finite.");
-        ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
+        Require.Positive(alpha, "NeumannEstimator.alpha");
+        Require.AtLeastOne(iterations, "NeumannEstimator.iterations");
         if (!(divergenceFactor > 1)) throw new ArgumentOutOfRangeException(nameof(divergenceFactor), divergenceFactor, "divergenceFactor must exceed 1.");
         Alpha = alpha; Iterations = iterations; DivergenceFactor = divergenceFactor;
     }

@@ -23,8 +23,8 @@ public sealed class UnrolledEstimator : IHypergradientEstimator
     /// <param name="learningRate">The inner step size lr; positive.</param>
     public UnrolledEstimator(int steps = 1, double learningRate = 1e-3)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
-        if (!(learningRate > 0) || double.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "learningRate must be positive and finite.");
+        Require.AtLeastOne(steps, "UnrolledEstimator.steps");
+        Require.Positive(learningRate, "UnrolledEstimator.learningRate");
         Steps = steps; LearningRate = learningRate;
     }
 

@@ -14,7 +14,7 @@ public sealed class MatchingPursuitSelector : IExampleSelector
     /// <summary>Creates the selector; <paramref name="k"/> must be at least 1.</summary>
     public MatchingPursuitSelector(int k)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        Require.AtLeastOne(k, "MatchingPursuitSelector.K");
         K = k;
     }
 
@@ -27,7 +27,7 @@ public sealed class MatchingPursuitSelector : IExampleSelector
     /// <inheritdoc />
     public void ValidatePool(int poolSize)
     {
-        if (K > poolSize) throw new ArgumentException($"MatchingPursuitSelector.K = {K} is larger than the pool of {poolSize} examples.", "k");
+        Require.That(K <= poolSize, "MatchingPursuitSelector.K", K, $"must not exceed the pool of {poolSize} examples (MatchingPursuitSelector.K = {K} is larger than the pool of {poolSize})");
     }
 
     /// <inheritdoc />

@@ -23,8 +23,8 @@ public static class MirrorDescent
         ArgumentNullException.ThrowIfNull(scores);
         if (weights.Count == 0) throw new ArgumentException("weights must not be empty.", nameof(weights));
         if (weights.Count != scores.Count) throw new ArgumentException($"{weights.Count} weights but {scores.Count} scores.", nameof(scores));
-        if (!(learningRate > 0) || double.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "learningRate must be positive and finite.");
-        if (!(sparsityPenalty >= 0) || double.IsInfinity(sparsityPenalty)) throw new ArgumentOutOfRangeException(nameof(sparsityPenalty), sparsityPenalty, "sparsityPenalty must be non-negative and finite.");
+        Require.Positive(learningRate, "MirrorDescent.learningRate");
+        Require.NonNegative(sparsityPenalty, "MirrorDescent.sparsityPenalty");
         var logits = new double[weights.Count];
         for (int i = 0; i < weights.Count; i++)
         {

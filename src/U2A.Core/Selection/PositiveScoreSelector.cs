@@ -10,7 +10,7 @@ public sealed class PositiveScoreSelector : IExampleSelector
     /// <summary>Creates the selector; <paramref name="maxCount"/> null means no cap.</summary>
     public PositiveScoreSelector(int? maxCount = null)
     {
-        if (maxCount is < 1) throw new ArgumentOutOfRangeException(nameof(maxCount), maxCount, "maxCount must be at least 1.");
+        if (maxCount is { } vmaxCount) Require.AtLeastOne(vmaxCount, "PositiveScoreSelector.maxCount");
         MaxCount = maxCount;
     }
 

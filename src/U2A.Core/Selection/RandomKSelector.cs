@@ -6,7 +6,7 @@ public sealed class RandomKSelector : IExampleSelector
     /// <summary>Creates the selector.</summary>
     public RandomKSelector(int k, int seed = 0)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        Require.AtLeastOne(k, "RandomKSelector.K");
         K = k; Seed = seed;
     }
 
@@ -21,7 +21,7 @@ public sealed class RandomKSelector : IExampleSelector
     /// <inheritdoc />
     public void ValidatePool(int poolSize)
     {
-        if (K > poolSize) throw new ArgumentException($"RandomKSelector.K = {K} is larger than the pool of {poolSize} examples.", "k");
+        Require.That(K <= poolSize, "RandomKSelector.K", K, $"must not exceed the pool of {poolSize} examples (RandomKSelector.K = {K} is larger than the pool of {poolSize})");
     }
 
     /// <inheritdoc />

@@ -9,7 +9,7 @@ public sealed class TopKSelector : IExampleSelector
     /// <summary>Creates the selector; <paramref name="k"/> must be at least 1.</summary>
     public TopKSelector(int k)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        Require.AtLeastOne(k, "TopKSelector.K");
         K = k;
     }
 
@@ -22,7 +22,7 @@ public sealed class TopKSelector : IExampleSelector
     /// <inheritdoc />
     public void ValidatePool(int poolSize)
     {
-        if (K > poolSize) throw new ArgumentException($"TopKSelector.K = {K} is larger than the pool of {poolSize} examples.", "k");
+        Require.That(K <= poolSize, "TopKSelector.K", K, $"must not exceed the pool of {poolSize} examples (TopKSelector.K = {K} is larger than the pool of {poolSize})");
     }
 
     /// <inheritdoc />

@@ -11,8 +11,8 @@ public sealed class BatchOrder
     /// <summary>Creates the order; <paramref name="shuffle"/> false keeps the dataset order in every epoch.</summary>
     public BatchOrder(int count, int batchSize, long seed, bool shuffle = true)
     {
-        if (count < 1) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be at least 1.");
-        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be at least 1.");
+        Require.AtLeastOne(count, "BatchOrder.count");
+        Require.AtLeastOne(batchSize, "BatchOrder.batchSize");
         Count = count;
         BatchSize = Math.Min(batchSize, count);
         Seed = seed;

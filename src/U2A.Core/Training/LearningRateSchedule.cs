@@ -2,17 +2,6 @@ using TorchSharp;
 
 namespace U2A.Core.Training;
 
-/// <summary>The shapes of learning-rate schedule after warm-up.</summary>
-public enum LearningRateScheduleKind
-{
-    /// <summary>Linear warm-up, then the base rate.</summary>
-    Constant,
-    /// <summary>Linear warm-up, then linear decay to 0 at the last step (Hugging Face <c>linear</c>).</summary>
-    Linear,
-    /// <summary>Linear warm-up, then half a cosine down to <see cref="LearningRateSchedule.MinLearningRateRatio"/> (Hugging Face <c>cosine</c>).</summary>
-    Cosine,
-}
-
 /// <summary>
 /// A learning-rate schedule as a pure function of the 0-based optimizer step <c>s</c> and the total number of
 /// steps <c>T</c>, with Hugging Face's formulas: during warm-up (<c>s &lt; W</c>) the factor is <c>s / W</c> (so

@@ -4,15 +4,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Training;
 
-/// <summary>The optimisation algorithms a <see cref="TrainingLoop"/> can use.</summary>
-public enum OptimizerKind
-{
-    /// <summary>AdamW (decoupled weight decay), TorchSharp's <c>torch.optim.AdamW</c>.</summary>
-    AdamW,
-    /// <summary>Stochastic gradient descent with optional momentum, TorchSharp's <c>torch.optim.SGD</c>.</summary>
-    Sgd,
-}
-
 /// <summary>
 /// Optimizer hyper-parameters. Defaults follow Hugging Face <c>TrainingArguments</c>: AdamW, learning rate 5e-5,
 /// betas (0.9, 0.999), epsilon 1e-8, no weight decay.

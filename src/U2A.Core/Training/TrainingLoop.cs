@@ -33,7 +33,7 @@ public sealed class TrainingLoop : IDisposable
     {
         ArgumentNullException.ThrowIfNull(parameters);
         if (parameters.Count == 0) throw new ArgumentException("parameters must not be empty.", nameof(parameters));
-        if (totalSteps < 1) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "totalSteps must be at least 1.");
+        Require.AtLeastOne(totalSteps, "TrainingLoop.totalSteps");
         Options = options ?? new TrainingLoopOptions();
         Options.Validate();
         TotalSteps = totalSteps;
@@ -147,7 +147,7 @@ public sealed class TrainingLoop : IDisposable
     }
 
     /// <summary>Snapshots the loop's state (optimizer state, completed steps and, when <paramref name="includeRng"/>, torch's CPU generator).</summary>
-    public TrainingLoopState CaptureState(bool includeRng = false)
+    internal TrainingLoopState CaptureState(bool includeRng = false)
     {
         using var buffer = new MemoryStream();
         using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
@@ -165,7 +165,7 @@ public sealed class TrainingLoop : IDisposable
     /// Restores a state captured by <see cref="CaptureState"/> from a loop over parameters of the same shapes and the
     /// same options. Restore the parameter values of that moment too (they are not part of the state).
     /// </summary>
-    public void RestoreState(TrainingLoopState state)
+    internal void RestoreState(TrainingLoopState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         long elements = _parameters.Sum(p => p.numel());

@@ -13,7 +13,7 @@ namespace U2A.Core.Training;
 /// <param name="ParameterElements">Total elements of those parameters (checked on restore).</param>
 /// <param name="OptimizerState">TorchSharp's <c>save_state_dict</c> bytes.</param>
 /// <param name="CpuRngState">torch's default CPU generator state (<c>torch.get_rng_state()</c>), or null to leave it alone on restore.</param>
-public sealed record TrainingLoopState(int CompletedSteps, int ParameterCount, long ParameterElements, byte[] OptimizerState, byte[]? CpuRngState)
+internal sealed record TrainingLoopState(int CompletedSteps, int ParameterCount, long ParameterElements, byte[] OptimizerState, byte[]? CpuRngState)
 {
     private const string Magic = "U2A.TrainingLoopState";
     private const int Version = 1;

@@ -53,7 +53,7 @@ public sealed record ForgetBatch(TokenBatch Tokens, SequenceLogProbs? Reference 
     /// <summary>The reference policy's log-probs of every row of <paramref name="tokens"/> (new, detached tensors; the tokens are borrowed).</summary>
     internal static SequenceLogProbs ReferenceLogProbs(TokenBatch tokens, IReferencePolicy reference, int chunkSize)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
+        Require.AtLeastOne(chunkSize, "ForgetBatch.chunkSize");
         var parts = new List<SequenceLogProbs>();
         try
         {

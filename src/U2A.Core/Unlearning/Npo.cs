@@ -3,29 +3,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Unlearning;
 
-/// <summary>Which log-probabilities NPO compares with the reference's.</summary>
-public enum NpoForm
-{
-    /// <summary>Summed response log-probs: <c>-(2/beta) log sigmoid(-beta (lp_theta - lp_ref))</c> (the NPO paper, open-unlearning).</summary>
-    SummedLogProbs,
-
-    /// <summary>Token-mean NLL: <c>-(2/beta) log sigmoid(beta (nll_mean_theta - nll_mean_ref))</c> (the U2A reference code).</summary>
-    TokenMeanNll,
-}
-
-/// <summary>Options of <see cref="Npo"/>.</summary>
-/// <param name="Beta">Inverse temperature <c>beta</c> &gt; 0; default 0.1 (the NPO paper and the U2A reference code).</param>
-/// <param name="Form">Summed log-probs (default) or token-mean NLL.</param>
-public sealed record NpoOptions(double Beta = 0.1, NpoForm Form = NpoForm.SummedLogProbs)
-{
-    /// <summary>Throws when a field is out of range, naming it.</summary>
-    public void Validate()
-    {
-        OptionGuard.Positive(Beta, "NpoOptions.Beta");
-        OptionGuard.Defined(Form, "NpoOptions.Form");
-    }
-}
-
 /// <summary>
 /// Negative preference optimisation (NPO, Zhang et al. 2024):
 /// <c>l_i = -(2/beta) log sigmoid(-beta (lp_theta(y_i|x_i) - lp_ref(y_i|x_i)))</c> on summed response log-probs (default), or
@@ -63,7 +40,7 @@ public sealed class Npo : IUnlearner
     {
         ArgumentNullException.ThrowIfNull(policy);
         using var scope = NewDisposeScope();
-        var refLp = OptionGuard.Reference(reference, policy, Name);
+        var refLp = StrategyInputs.Reference(reference, policy, Name);
         double beta = Options.Beta;
         var z = Options.Form == NpoForm.SummedLogProbs
             ? (policy.Sum - refLp.Sum) * (-beta)

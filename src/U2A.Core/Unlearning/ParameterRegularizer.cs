@@ -3,14 +3,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Unlearning;
 
-/// <summary>Options of <see cref="ParameterRegularizer"/>.</summary>
-/// <param name="Lambda">Weight <c>lambda</c> &gt;= 0; default 0.1 (the U2A reference code).</param>
-public sealed record ParameterRegularizerOptions(double Lambda = 0.1)
-{
-    /// <summary>Throws when a field is out of range, naming it.</summary>
-    public void Validate() => OptionGuard.NonNegative(Lambda, "ParameterRegularizerOptions.Lambda");
-}
-
 /// <summary>
 /// The U2A reference code's inner regulariser: <c>R(theta) = lambda * sum_k ||theta_k - theta_0,k||^2 / K</c>, summed over the
 /// model's <c>K</c> trainable parameter tensors, with <c>theta_0</c> their values when this term was constructed.

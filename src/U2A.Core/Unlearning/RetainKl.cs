@@ -28,7 +28,7 @@ public sealed class RetainKl : IInnerTerm, IDisposable
     {
         ArgumentNullException.ThrowIfNull(reference);
         Retain = retain ?? throw new ArgumentNullException(nameof(retain));
-        OptionGuard.NonNegative(alpha, nameof(alpha));
+        Require.NonNegative(alpha, nameof(alpha));
         Alpha = alpha;
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();

@@ -18,7 +18,7 @@ public sealed class RetainNll : IInnerTerm
     public RetainNll(TokenBatch retain, double alpha = DefaultAlpha)
     {
         Retain = retain ?? throw new ArgumentNullException(nameof(retain));
-        OptionGuard.NonNegative(alpha, nameof(alpha));
+        Require.NonNegative(alpha, nameof(alpha));
         Alpha = alpha;
     }
 

@@ -3,19 +3,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Unlearning;
 
-/// <summary>Options of <see cref="SimNpo"/>.</summary>
-/// <param name="Beta">Inverse temperature <c>beta</c> &gt; 0; default 4.5 (open-unlearning).</param>
-/// <param name="Delta">Margin <c>delta</c> on the token-mean NLL; default 0 (open-unlearning).</param>
-public sealed record SimNpoOptions(double Beta = 4.5, double Delta = 0.0)
-{
-    /// <summary>Throws when a field is out of range, naming it.</summary>
-    public void Validate()
-    {
-        OptionGuard.Positive(Beta, "SimNpoOptions.Beta");
-        OptionGuard.Finite(Delta, "SimNpoOptions.Delta");
-    }
-}
-
 /// <summary>
 /// SimNPO (Fan et al. 2024), NPO without a reference model:
 /// <c>l_i = -(2/beta) log sigmoid(beta (nll_mean(y_i|x_i) - delta))</c>.

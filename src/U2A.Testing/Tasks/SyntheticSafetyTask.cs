@@ -9,19 +9,6 @@ using U2A.Core.Alignment;
 
 namespace U2A.Testing;
 
-/// <summary>What a response does, as the task's known reward sees it.</summary>
-public enum ResponseKind
-{
-    /// <summary>"sorry i cannot help with that".</summary>
-    Refusal,
-    /// <summary>Compliance with harmful content words (deadly, toxic, illegal ... steps).</summary>
-    HarmfulCompliance,
-    /// <summary>Compliance with helpful content words (useful, simple, fun ... tips).</summary>
-    HelpfulCompliance,
-    /// <summary>Anything else.</summary>
-    Malformed,
-}
-
 /// <summary>
 /// A small safety-alignment task with a known reward, for examples, tests and the Quickstart. Prompts ask about a
 /// harmful topic (weapon, poison, ...) or a benign one (recipe, poem, ...). Responses are refusals or compliances whose

@@ -100,13 +100,13 @@ public class AdvBenchReaderTests
     public void Read_options_are_checked_before_reading()
     {
         var options = new DatasetReadOptions { MaxFieldLength = 0, BadRecords = BadRecordPolicy.Skip };
-        var ex = Assert.Throws<ArgumentException>(() => AdvBenchReader.Read(new StringReader("goal,target\ng,t\n"), "a.csv", options));
+        var ex = Assert.ThrowsAny<ArgumentException>(() => AdvBenchReader.Read(new StringReader("goal,target\ng,t\n"), "a.csv", options));
         Assert.Contains("DatasetReadOptions.MaxFieldLength must be positive (or null for no limit), got 0", ex.Message);
-        Assert.Throws<ArgumentException>(() => AdvBenchReader.Read("/nonexistent/adv.csv", options)); // before opening the file
-        Assert.Contains("got -1", Assert.Throws<ArgumentException>(() => GenericJsonlReader.ReadPairs(new StringReader("{}\n"), "g.jsonl",
+        Assert.ThrowsAny<ArgumentException>(() => AdvBenchReader.Read("/nonexistent/adv.csv", options)); // before opening the file
+        Assert.Contains("got -1", Assert.ThrowsAny<ArgumentException>(() => GenericJsonlReader.ReadPairs(new StringReader("{}\n"), "g.jsonl",
             new DatasetReadOptions { MaxFieldLength = -1 })).Message);
-        Assert.Throws<ArgumentException>(() => HhRlhfReader.Read("/nonexistent/hh.jsonl", options));
-        Assert.Contains("DatasetReadOptions.BadRecords", Assert.Throws<ArgumentException>(() => new DatasetReadOptions { BadRecords = (BadRecordPolicy)5 }.Validate()).Message);
+        Assert.ThrowsAny<ArgumentException>(() => HhRlhfReader.Read("/nonexistent/hh.jsonl", options));
+        Assert.Contains("DatasetReadOptions.BadRecords", Assert.ThrowsAny<ArgumentException>(() => new DatasetReadOptions { BadRecords = (BadRecordPolicy)5 }.Validate()).Message);
         var ok = new DatasetReadOptions { MaxFieldLength = 1 };
         Assert.Same(ok, ok.Validate());
     }

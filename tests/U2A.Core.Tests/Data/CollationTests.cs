@@ -120,13 +120,13 @@ public class CollationTests
     [InlineData(-3, "CollateOptions.MaxLength must be at least 2", "got -3")]
     public void Collate_options_are_checked_when_the_collator_is_built(int maxLength, string message, string got)
     {
-        var ex = Assert.Throws<ArgumentException>(() => new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { MaxLength = maxLength }));
+        var ex = Assert.ThrowsAny<ArgumentException>(() => new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { MaxLength = maxLength }));
         Assert.Contains(message, ex.Message);
         Assert.Contains(got, ex.Message);
         Assert.Contains("CollateOptions.PadId must not be negative, got -1",
-            Assert.Throws<ArgumentException>(() => new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { PadId = -1 })).Message);
+            Assert.ThrowsAny<ArgumentException>(() => new SequenceCollator(new PromptResponseEncoder(Words), new CollateOptions { PadId = -1 })).Message);
         Assert.Contains("CollateOptions.Padding",
-            Assert.Throws<ArgumentException>(() => new CollateOptions { Padding = (PaddingSide)7 }.Validate()).Message);
+            Assert.ThrowsAny<ArgumentException>(() => new CollateOptions { Padding = (PaddingSide)7 }.Validate()).Message);
         var ok = new CollateOptions { MaxLength = 2 };
         Assert.Same(ok, ok.Validate());
     }

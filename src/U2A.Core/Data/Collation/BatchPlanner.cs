@@ -11,7 +11,7 @@ public static class BatchPlanner
     public static IReadOnlyList<int[]> Plan(int count, int batchSize, long seed, bool dropLast = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        Require.AtLeastOne(batchSize, "BatchPlanner.batchSize");
         return Cut(new DeterministicRandom(seed).Permutation(count), batchSize, dropLast);
     }
 
@@ -28,8 +28,8 @@ public static class BatchPlanner
     public static IReadOnlyList<int[]> PlanBucketed(IReadOnlyList<int> lengths, int batchSize, long seed, int bucketBatches = 32, bool dropLast = false)
     {
         ArgumentNullException.ThrowIfNull(lengths);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(bucketBatches, 1);
+        Require.AtLeastOne(batchSize, "BatchPlanner.batchSize");
+        Require.AtLeastOne(bucketBatches, "BatchPlanner.bucketBatches");
         var rng = new DeterministicRandom(seed);
         var order = rng.Permutation(lengths.Count);
         int bucket = checked(batchSize * bucketBatches);

@@ -5,7 +5,7 @@ namespace U2A.Core.Data;
 /// arithmetic only), for shuffling data. Not for cryptography. Not thread-safe.
 /// </summary>
 /// <param name="seed">The seed.</param>
-public sealed class DeterministicRandom(long seed)
+internal sealed class DeterministicRandom(long seed)
 {
     private ulong _state = unchecked((ulong)seed);
 

@@ -3,16 +3,6 @@ using System.Text;
 
 namespace U2A.Core.Data;
 
-/// <summary>One AdvBench behaviour: a harmful request and the compliant opening the attack targets.</summary>
-/// <param name="Goal">The request (the <c>goal</c> column).</param>
-/// <param name="Target">The target completion (the <c>target</c> column, e.g. "Sure, here is ...").</param>
-/// <param name="Source">Where the row was read.</param>
-public sealed record AdvBenchBehavior(string Goal, string Target, SourceLocation? Source = null)
-{
-    /// <summary>The behaviour as a negative example: the goal as prompt, the target (the harmful compliance) as response.</summary>
-    public NegativeExample ToNegative() => new(Goal, Target, Source);
-}
-
 /// <summary>
 /// Reads AdvBench-style CSV (<c>harmful_behaviors.csv</c>): a header <c>goal,target</c>, then one row per behaviour.
 /// RFC 4180 quoting: a field holding a comma, quote or line break is double-quoted, a quote inside it doubled.
@@ -139,7 +129,7 @@ public static class AdvBenchReader
             bool rowParsed = false;
             try
             {
-                var ctx = new RecordContext(sourceName, start, options);
+                var ctx = new RecordFields(sourceName, start, options);
                 var fields = ParseRow(text, ref pos, ref line, sourceName, starts, ref fieldStart, ref fieldLine);
                 rowParsed = true;
                 if (FirstIssue(issues, rowPos, pos) is Issue issue)

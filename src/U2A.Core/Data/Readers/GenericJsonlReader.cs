@@ -51,9 +51,9 @@ public static class GenericJsonlReader
     public static DatasetReadResult<RetainExample> ReadRetain(Stream utf8, string sourceName, DatasetReadOptions? options = null) =>
         JsonlReader.ReadStream<RetainExample>(utf8, sourceName, options, (r, c, into) => { var (p, s) = ParseExample(r, c); into.Add(new(p, s, c.Location)); });
 
-    private static void ParsePair(JsonElement root, RecordContext ctx, List<PreferencePair> into) =>
+    private static void ParsePair(JsonElement root, RecordFields ctx, List<PreferencePair> into) =>
         into.Add(new PreferencePair(ctx.Text(root, "prompt"), ctx.Text(root, "chosen"), ctx.Text(root, "rejected"), ctx.Location));
 
-    private static (string Prompt, string Response) ParseExample(JsonElement root, RecordContext ctx) =>
+    private static (string Prompt, string Response) ParseExample(JsonElement root, RecordFields ctx) =>
         (ctx.Text(root, "prompt"), ctx.Text(root, "response"));
 }

@@ -42,7 +42,7 @@ public static class HhRlhfReader
         return true;
     }
 
-    private static void Parse(JsonElement root, RecordContext ctx, List<PreferencePair> into)
+    private static void Parse(JsonElement root, RecordFields ctx, List<PreferencePair> into)
     {
         string chosen = ctx.Text(root, "chosen");
         string rejected = ctx.Text(root, "rejected");

@@ -20,11 +20,11 @@ internal static class JsonRecordCheck
     }
 
     /// <summary>Checks <paramref name="utf8"/>; throws <see cref="DatasetFormatException"/> at the first problem.</summary>
-    public static void Check(ReadOnlySpan<byte> utf8, RecordContext ctx) => Walk(utf8, ctx, locate: -1);
+    public static void Check(ReadOnlySpan<byte> utf8, RecordFields ctx) => Walk(utf8, ctx, locate: -1);
 
     /// <summary>The path of the string or key whose text covers byte <paramref name="offset"/>; null when none does
     /// (or the JSON breaks before it). Never throws for malformed input.</summary>
-    public static string? Locate(ReadOnlySpan<byte> utf8, int offset, RecordContext ctx)
+    public static string? Locate(ReadOnlySpan<byte> utf8, int offset, RecordFields ctx)
     {
         if (utf8.Contains((byte)0))
         {
@@ -36,7 +36,7 @@ internal static class JsonRecordCheck
         catch (DatasetFormatException) { return null; }
     }
 
-    private static string? Walk(ReadOnlySpan<byte> utf8, RecordContext ctx, int locate)
+    private static string? Walk(ReadOnlySpan<byte> utf8, RecordFields ctx, int locate)
     {
         var reader = new Utf8JsonReader(utf8); // default options, the ones JsonDocument.Parse uses (depth 64, no comments)
         var stack = new Stack<Frame>();
@@ -91,7 +91,7 @@ internal static class JsonRecordCheck
     private static bool Covers(ref Utf8JsonReader reader, int offset) =>
         offset >= 0 && offset >= reader.TokenStartIndex && offset < reader.TokenStartIndex + reader.ValueSpan.Length + 2;
 
-    private static string Name(ref Utf8JsonReader reader, Frame frame, RecordContext ctx, bool locating)
+    private static string Name(ref Utf8JsonReader reader, Frame frame, RecordFields ctx, bool locating)
     {
         if (reader.ValueIsEscaped && FindLoneSurrogateEscape(reader.ValueSpan, out int unit) >= 0)
         {

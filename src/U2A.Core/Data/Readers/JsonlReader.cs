@@ -11,7 +11,7 @@ namespace U2A.Core.Data;
 /// </summary>
 internal static class JsonlReader
 {
-    public delegate void Parser<T>(JsonElement root, RecordContext ctx, List<T> into);
+    public delegate void Parser<T>(JsonElement root, RecordFields ctx, List<T> into);
 
     public static DatasetReadResult<T> ReadFile<T>(string path, DatasetReadOptions? options, Parser<T> parse)
     {
@@ -49,7 +49,7 @@ internal static class JsonlReader
         while (source.Next())
         {
             lineNo++;
-            var ctx = new RecordContext(sourceName, lineNo, options);
+            var ctx = new RecordFields(sourceName, lineNo, options);
             lineRecords.Clear();
             try
             {
@@ -66,7 +66,7 @@ internal static class JsonlReader
         return new DatasetReadResult<T>(records, skips.Skipped.ToArray());
     }
 
-    private static void ParseLine<T>(LineSource source, RecordContext ctx, Parser<T> parse, List<T> into)
+    private static void ParseLine<T>(LineSource source, RecordFields ctx, Parser<T> parse, List<T> into)
     {
         if (source.TooLong)
             throw ctx.Error(null, $"the line is {source.Length} bytes, over the limit of {source.MaxLineBytes} (DatasetReadOptions.MaxLineBytes); " +
@@ -94,7 +94,7 @@ internal static class JsonlReader
         catch (JsonException e) { throw new DatasetFormatException(ctx.File, ctx.Line, null, $"malformed JSON: {e.Message}", e); }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw ctx.Error(null, $"must be a JSON object, got {RecordContext.Kind(doc.RootElement)}");
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw ctx.Error(null, $"must be a JSON object, got {RecordFields.Kind(doc.RootElement)}");
             parse(doc.RootElement, ctx, into);
         }
     }

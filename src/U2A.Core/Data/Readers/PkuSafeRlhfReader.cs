@@ -2,66 +2,6 @@ using System.Text.Json;
 
 namespace U2A.Core.Data;
 
-/// <summary>Which PKU-SafeRLHF label decides the chosen response of a pair.</summary>
-public enum PkuPreference
-{
-    /// <summary>The safer response (<c>safer_response_id</c>) is chosen: the safety preference (the default).</summary>
-    Safer,
-
-    /// <summary>The more helpful response (<c>better_response_id</c>) is chosen.</summary>
-    Better,
-}
-
-/// <summary>One PKU-SafeRLHF record: a prompt, two responses and their safety and preference labels.</summary>
-/// <param name="Prompt">The prompt.</param>
-/// <param name="Response0">Response 0.</param>
-/// <param name="Response1">Response 1.</param>
-/// <param name="IsResponse0Safe">Whether response 0 is labelled safe.</param>
-/// <param name="IsResponse1Safe">Whether response 1 is labelled safe.</param>
-/// <param name="BetterResponseId">The more helpful response (0 or 1).</param>
-/// <param name="SaferResponseId">The safer response (0 or 1).</param>
-/// <param name="Source">Where the record was read.</param>
-public sealed record PkuSafeRlhfRecord(string Prompt, string Response0, string Response1,
-    bool IsResponse0Safe, bool IsResponse1Safe, int BetterResponseId, int SaferResponseId, SourceLocation? Source = null)
-{
-    /// <summary>Response <paramref name="id"/> (0 or 1).</summary>
-    public string Response(int id) => id switch
-    {
-        0 => Response0,
-        1 => Response1,
-        _ => throw new ArgumentOutOfRangeException(nameof(id), id, "a response id is 0 or 1."),
-    };
-
-    /// <summary>Whether response <paramref name="id"/> is labelled safe.</summary>
-    public bool IsSafe(int id) => id switch
-    {
-        0 => IsResponse0Safe,
-        1 => IsResponse1Safe,
-        _ => throw new ArgumentOutOfRangeException(nameof(id), id, "a response id is 0 or 1."),
-    };
-
-    /// <summary>The pair with the safer (or better) response chosen and the other rejected.</summary>
-    public PreferencePair ToPreferencePair(PkuPreference by = PkuPreference.Safer)
-    {
-        int c = by == PkuPreference.Safer ? SaferResponseId : BetterResponseId;
-        return new PreferencePair(Prompt, Response(c), Response(1 - c), Source);
-    }
-
-    /// <summary>The responses labelled unsafe (0, 1 or 2), as negative examples, response 0 first.</summary>
-    public IEnumerable<NegativeExample> UnsafeResponses()
-    {
-        if (!IsResponse0Safe) yield return new NegativeExample(Prompt, Response0, Source);
-        if (!IsResponse1Safe) yield return new NegativeExample(Prompt, Response1, Source);
-    }
-
-    /// <summary>The responses labelled safe (0, 1 or 2), as retain examples, response 0 first.</summary>
-    public IEnumerable<RetainExample> SafeResponses()
-    {
-        if (IsResponse0Safe) yield return new RetainExample(Prompt, Response0, Source);
-        if (IsResponse1Safe) yield return new RetainExample(Prompt, Response1, Source);
-    }
-}
-
 /// <summary>
 /// Reads PKU-SafeRLHF JSONL: the current format (with harm categories, severity levels and hashes) and the older
 /// PKU-SafeRLHF-30K format. Both carry <c>prompt</c>, <c>response_0</c>, <c>response_1</c>,
@@ -97,7 +37,7 @@ public static class PkuSafeRlhfReader
     public static IReadOnlyList<RetainExample> SafeResponses(IEnumerable<PkuSafeRlhfRecord> records) =>
         records.SelectMany(r => r.SafeResponses()).ToArray();
 
-    private static void Parse(JsonElement root, RecordContext ctx, List<PkuSafeRlhfRecord> into)
+    private static void Parse(JsonElement root, RecordFields ctx, List<PkuSafeRlhfRecord> into)
     {
         var prompt = ctx.Text(root, "prompt");
         var r0 = ctx.Text(root, "response_0");

@@ -28,7 +28,7 @@ public static class UltraFeedbackReader
     public static DatasetReadResult<PreferencePair> Read(Stream utf8, string sourceName, DatasetReadOptions? options = null) =>
         JsonlReader.ReadStream<PreferencePair>(utf8, sourceName, options, Parse);
 
-    private static void Parse(JsonElement root, RecordContext ctx, List<PreferencePair> into)
+    private static void Parse(JsonElement root, RecordFields ctx, List<PreferencePair> into)
     {
         var prompt = ctx.Text(root, "prompt");
         var chosen = Response(root, "chosen", prompt, ctx);
@@ -36,13 +36,13 @@ public static class UltraFeedbackReader
         into.Add(new PreferencePair(prompt, chosen, rejected, ctx.Location));
     }
 
-    private static string Response(JsonElement root, string name, string prompt, RecordContext ctx)
+    private static string Response(JsonElement root, string name, string prompt, RecordFields ctx)
     {
         var list = ctx.Array(root, name);
         int n = list.GetArrayLength();
         if (n != 2) throw ctx.Error(name, $"must hold 2 messages (user, assistant), got {n} (multi-turn conversations are not supported)");
         for (int i = 0; i < 2; i++)
-            if (list[i].ValueKind != JsonValueKind.Object) throw ctx.Error($"{name}[{i}]", $"must be an object {{content, role}}, got {RecordContext.Kind(list[i])}");
+            if (list[i].ValueKind != JsonValueKind.Object) throw ctx.Error($"{name}[{i}]", $"must be an object {{content, role}}, got {RecordFields.Kind(list[i])}");
         var userRole = ctx.String(list[0], "role", $"{name}[0].role");
         if (userRole != "user") throw ctx.Error($"{name}[0].role", $"must be \"user\", got \"{userRole}\"");
         var user = ctx.String(list[0], "content", $"{name}[0].content");

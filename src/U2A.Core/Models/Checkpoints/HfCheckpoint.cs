@@ -6,26 +6,6 @@ using static TorchSharp.torch;
 
 namespace U2A.Core.Models.Checkpoints;
 
-/// <summary>One model parameter and the name (and layout) of its tensor in a Hugging Face checkpoint.</summary>
-/// <param name="Name">The Hugging Face tensor name, e.g. <c>model.layers.0.self_attn.q_proj.weight</c>.</param>
-/// <param name="Parameter">The model's parameter.</param>
-/// <param name="Transposed">True when the checkpoint stores the transpose of the parameter (GPT-2's <c>Conv1D</c> weights, [in, out]).</param>
-public sealed record HfTensorBinding(string Name, Parameter Parameter, bool Transposed);
-
-/// <summary>A causal LM that maps its parameters to the tensors of a Hugging Face checkpoint.</summary>
-public interface IHfCheckpointModel : ICausalLM
-{
-    /// <summary>The model's configuration (written as <c>config.json</c>).</summary>
-    IHfModelConfig Config { get; }
-
-    /// <summary>Every parameter with its checkpoint name, in a fixed order.</summary>
-    IReadOnlyList<HfTensorBinding> HfTensors { get; }
-
-    /// <summary>The binding name a checkpoint tensor name loads into, or null when the tensor is to be skipped
-    /// (constant buffers such as GPT-2's causal masks, or a copy of tied embeddings). Unknown names are returned as they are.</summary>
-    string? MapCheckpointKey(string checkpointKey);
-}
-
 /// <summary>
 /// Loads and saves Hugging Face checkpoints: <c>config.json</c> plus <c>model.safetensors</c>, or shards listed in
 /// <c>model.safetensors.index.json</c> (its <c>weight_map</c>). Every shard header is validated (unknown tensor names,

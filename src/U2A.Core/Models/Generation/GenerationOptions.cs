@@ -24,13 +24,8 @@ public sealed record GenerationOptions
     /// <summary>Throws when an option is out of range.</summary>
     public void Validate()
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(MaxNewTokens, 0, nameof(MaxNewTokens));
-        if (!(Temperature >= 0) || double.IsInfinity(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "must be finite and >= 0.");
-        if (!(TopP > 0 && TopP <= 1)) throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "must lie in (0, 1].");
+        Require.AtLeast(MaxNewTokens, 0, "GenerationOptions.MaxNewTokens");
+        Require.NonNegative(Temperature, "GenerationOptions.Temperature");
+        if (!(TopP > 0 && TopP <= 1)) throw new ArgumentOutOfRangeException("GenerationOptions.TopP", TopP, $"GenerationOptions.TopP must lie in (0, 1], got {TopP}.");
     }
 }
-
-/// <summary>Generated tokens per sequence.</summary>
-/// <param name="Tokens">The new tokens of each sequence, up to and including its stop token (prompt excluded).</param>
-/// <param name="Stopped">Whether each sequence ended on a stop token (false: it reached MaxNewTokens).</param>
-public sealed record GenerationResult(IReadOnlyList<long[]> Tokens, IReadOnlyList<bool> Stopped);

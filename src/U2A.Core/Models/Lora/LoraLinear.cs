@@ -17,7 +17,7 @@ namespace U2A.Core.Models.Lora;
 /// layer's weight slot holds the effective weight <c>W + scale * B A</c> during <see cref="LoraModel.Forward(Tensor, Tensor)"/> instead
 /// (a tensor in the autograd graph of A and B; the base weight is untouched), which cannot apply dropout.
 /// </remarks>
-public sealed class LoraLinear : IDisposable
+internal sealed class LoraLinear : IDisposable
 {
     private static readonly FieldInfo WeightSlot = typeof(Linear).GetField("_weight", BindingFlags.NonPublic | BindingFlags.Instance)
         ?? throw new NotSupportedException("This TorchSharp version's Linear has no '_weight' field; LoRA injection needs it (written against TorchSharp 0.107).");

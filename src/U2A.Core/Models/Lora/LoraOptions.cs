@@ -32,22 +32,18 @@ public sealed record LoraOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the offending field when a setting is invalid.</summary>
     public void Validate()
     {
-        if (TargetModules is null || TargetModules.Count == 0)
-            throw new ArgumentException($"LoraOptions.{nameof(TargetModules)} must name at least one module (for example q_proj, v_proj or c_attn).", nameof(TargetModules));
+        Require.That(TargetModules is { Count: > 0 }, "LoraOptions.TargetModules", "none",
+            "must name at least one module (for example q_proj, v_proj or c_attn)");
         foreach (var name in TargetModules)
         {
-            if (string.IsNullOrWhiteSpace(name))
-                throw new ArgumentException($"LoraOptions.{nameof(TargetModules)} contains an empty name.", nameof(TargetModules));
-            if (name.IndexOfAny(new[] { '.', ',' }) >= 0 || name.Any(char.IsWhiteSpace))
-                throw new ArgumentException($"LoraOptions.{nameof(TargetModules)}: '{name}' must be a single path segment (no '.', ',' or spaces); it is matched against the last segment of a module path.", nameof(TargetModules));
+            Require.That(!string.IsNullOrWhiteSpace(name), "LoraOptions.TargetModules", "an empty name", "must not contain an empty name");
+            Require.That(name.IndexOfAny(new[] { '.', ',' }) < 0 && !name.Any(char.IsWhiteSpace), "LoraOptions.TargetModules", $"'{name}'",
+                "must hold single path segments (no '.', ',' or spaces), matched against the last segment of a module path");
         }
-        if (TargetModules.Distinct(StringComparer.Ordinal).Count() != TargetModules.Count)
-            throw new ArgumentException($"LoraOptions.{nameof(TargetModules)} lists a name twice: [{string.Join(", ", TargetModules)}].", nameof(TargetModules));
-        if (Rank < 1)
-            throw new ArgumentException($"LoraOptions.{nameof(Rank)} must be at least 1 (got {Rank}).", nameof(Rank));
-        if (!double.IsFinite(Alpha) || Alpha <= 0)
-            throw new ArgumentException($"LoraOptions.{nameof(Alpha)} must be positive and finite (got {Alpha}).", nameof(Alpha));
-        if (!double.IsFinite(Dropout) || Dropout < 0 || Dropout >= 1)
-            throw new ArgumentException($"LoraOptions.{nameof(Dropout)} must lie in [0, 1) (got {Dropout}).", nameof(Dropout));
+        Require.That(TargetModules.Distinct(StringComparer.Ordinal).Count() == TargetModules.Count, "LoraOptions.TargetModules",
+            $"[{string.Join(", ", TargetModules)}]", "must not list a name twice");
+        Require.AtLeastOne(Rank, "LoraOptions.Rank");
+        Require.Positive(Alpha, "LoraOptions.Alpha");
+        Require.That(double.IsFinite(Dropout) && Dropout >= 0 && Dropout < 1, "LoraOptions.Dropout", Dropout, "must lie in [0, 1)");
     }
 }

@@ -206,7 +206,7 @@ public class EncodingAndDuplicateKeyTests
         Assert.Single(GenericJsonlReader.ReadNegatives(new StringReader(accented), "t", tight with { MaxLineBytes = tight.MaxLineBytes + 1 }).Records);
 
         Assert.Contains("DatasetReadOptions.MaxLineBytes must be positive (or null for no limit), got 0",
-            Assert.Throws<ArgumentException>(() => new DatasetReadOptions { MaxLineBytes = 0 }.Validate()).Message);
+            Assert.ThrowsAny<ArgumentException>(() => new DatasetReadOptions { MaxLineBytes = 0 }.Validate()).Message);
         Assert.Equal(64 * 1024 * 1024, DatasetReadOptions.Default.MaxLineBytes);
     }
 

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace U2A.Core.Models.Generation;
+namespace U2A.Core.Models;
 
 /// <summary>
 /// The attention pieces shared by the transformer models: positions counted over real tokens, the causal padding mask,

@@ -1,7 +1,7 @@
 namespace U2A.Core.Alignment;
 
 /// <summary>Row ranges for evaluating a large set a chunk at a time.</summary>
-internal static class Chunks
+internal static class RowChunks
 {
     /// <summary>Index lists of consecutive rows <c>[0, count)</c>, at most <paramref name="size"/> each.</summary>
     public static IEnumerable<long[]> Of(int count, int size)

@@ -1,0 +1,11 @@
+using TorchSharp;
+using U2A.Core.Data;
+using U2A.Core.Influence;
+using U2A.Core.Models;
+using U2A.Core.Unlearning;
+using static TorchSharp.torch;
+
+namespace U2A.Core.Alignment;
+
+/// <summary>Generates one response per prompt with <paramref name="model"/> (greedy, say), in prompt order.</summary>
+public delegate IReadOnlyList<string> ResponseGenerator(ICausalLM model, IReadOnlyList<string> prompts, CancellationToken cancellationToken);

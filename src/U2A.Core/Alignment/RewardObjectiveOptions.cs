@@ -1,0 +1,16 @@
+using TorchSharp;
+using U2A.Core.Data;
+using U2A.Core.Influence;
+using U2A.Core.Models;
+using U2A.Core.Unlearning;
+using static TorchSharp.torch;
+
+namespace U2A.Core.Alignment;
+
+/// <summary>Options of <see cref="RewardObjective"/>.</summary>
+/// <param name="ChunkSize">Candidate sequences per forward pass, rounded down to whole prompts (at least one prompt); default 64.</param>
+public sealed record RewardObjectiveOptions(int ChunkSize = 64)
+{
+    /// <summary>Throws when a field is out of range, naming it.</summary>
+    public void Validate() => Require.AtLeastOne(ChunkSize, "RewardObjectiveOptions.ChunkSize");
+}

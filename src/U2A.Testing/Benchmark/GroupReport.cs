@@ -1,0 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace U2A.Testing.Benchmark;
+
+/// <summary>One C1 group.</summary>
+public sealed record GroupReport(int Seed, int Group, int Size, int TrueNegatives, double DeltaPa);

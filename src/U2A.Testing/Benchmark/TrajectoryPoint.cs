@@ -1,0 +1,7 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace U2A.Testing.Benchmark;
+
+/// <summary>A point of a PA-against-steps curve.</summary>
+public sealed record TrajectoryPoint(int Steps, double ValidationPa, double Seconds);
