@@ -5,7 +5,7 @@ using U2A.Core.Data;
 using U2A.Core.Models;
 using U2A.Core.Training;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Training.TrainingTestUtil;
+using static U2A.Core.Tests.Shared.TrainingTestUtil;
 
 namespace U2A.Core.Tests.Training;
 

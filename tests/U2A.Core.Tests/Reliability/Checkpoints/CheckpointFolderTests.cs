@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using U2A.Core.Optimization;
-using static U2A.Core.Tests.Reliability.Checkpoints.CheckpointTestKit;
+using static U2A.Core.Tests.Shared.CheckpointTestKit;
 
 namespace U2A.Core.Tests.Reliability.Checkpoints;
 
