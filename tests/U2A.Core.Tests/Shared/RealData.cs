@@ -45,6 +45,9 @@ internal sealed class ListLogger : ILogger
 {
     public List<(LogLevel Level, string Message)> Entries { get; } = [];
 
+    /// <summary>The entries as "Level: message" lines.</summary>
+    public IReadOnlyList<string> Lines => Entries.Select(e => $"{e.Level}: {e.Message}").ToList();
+
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
     public bool IsEnabled(LogLevel logLevel) => true;
