@@ -6,7 +6,7 @@
 // iteration's checkpoint is written), "done". Exit code 0 on success, 2 on an error (message on standard error).
 using System.Globalization;
 using TorchSharp;
-using U2A.Core.Tests.Reliability.Checkpoints;
+using U2A.Core.Tests.Shared;
 using U2A.Core.Optimization;
 
 if (args.Length != 5)

@@ -158,7 +158,7 @@ public class DpoTrainerTests(ITestOutputHelper output)
         using var cts = new CancellationTokenSource();
         var trainer = new DpoTrainer(model, new DpoTrainerOptions { BatchSize = 2, MaxSteps = 10 });
         int reported = 0;
-        var progress = new Training.TrainingLoopTests.SyncProgress(m => { reported++; if (m.Step == 1) cts.Cancel(); });
+        var progress = new SyncProgress<TrainingStepMetrics>(m => { reported++; if (m.Step == 1) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => trainer.Train(pairs, progress: progress, cancellationToken: cts.Token));
         Assert.Equal(2, reported);
     }

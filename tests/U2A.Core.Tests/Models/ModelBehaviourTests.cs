@@ -5,7 +5,7 @@ using U2A.Core.Models.Generation;
 using U2A.Core.Models.Gpt2;
 using U2A.Core.Models.Llama;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Models.ModelTestKit;
+using static U2A.Core.Tests.Shared.ModelTestKit;
 
 namespace U2A.Core.Tests.Models;
 

@@ -58,7 +58,6 @@ public sealed class BilevelOptimizerTests : IDisposable
         return new(problem, selector ?? new TopKSelector(6), estimator ?? new IdentityEstimator(), (IAlignmentEvaluator)j, options);
     }
 
-    private static float[][] Values(ICausalLM model) => model.TrainableParameters.Select(p => p.detach().cpu().data<float>().ToArray()).ToArray();
 
     [Fact]
     public void Run_selects_weights_and_records_every_iteration()
@@ -80,11 +79,19 @@ public sealed class BilevelOptimizerTests : IDisposable
     public void Same_seed_gives_bitwise_identical_runs()
     {
         using var a = Make();
+        var start = ParameterValues.Of(a.Model);
         var ra = Optimizer(a, Options(restoreBest: false)).Run();
         using var b = Make();
         var rb = Optimizer(b, Options(restoreBest: false)).Run();
         Assert.Equal(ra.Weights, rb.Weights);
-        Assert.Equal(Values(a.Model), Values(b.Model));
+        Assert.Equal(ParameterValues.Of(a.Model), ParameterValues.Of(b.Model));
+        // Not trivially equal: the run moved the parameters and the weights away from their start, and another seed
+        // (another inner batch order) ends elsewhere.
+        Assert.True(ParameterValues.MaxAbsDifference(start, ParameterValues.Of(a.Model)) > 0, "training left the parameters at their start");
+        Assert.NotEqual(Enumerable.Repeat(1.0 / ra.Weights.Count, ra.Weights.Count), ra.Weights);
+        using var c = Make();
+        Optimizer(c, Options(restoreBest: false) with { Seed = 6 }).Run();
+        Assert.True(ParameterValues.MaxAbsDifference(ParameterValues.Of(a.Model), ParameterValues.Of(c.Model)) > 0, "seed 6 ended where seed 5 did");
     }
 
     [Fact]
@@ -98,19 +105,21 @@ public sealed class BilevelOptimizerTests : IDisposable
         using var b = Make();
         string dir = Path.Combine(_dir, "ckpt");
         using var cts = new CancellationTokenSource();
-        var stopAfterFirst = new SyncProgress(p => { if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2) cts.Cancel(); });
+        var stopAfterFirst = new SyncProgress<BilevelProgress>(p => { if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2) cts.Cancel(); });
         Assert.ThrowsAny<OperationCanceledException>(() => Optimizer(b, options with { CheckpointDirectory = dir }).Run(stopAfterFirst, cancellationToken: cts.Token));
 
         using var c = Make(); // a fresh process would start from scratch like this
         using var checkpoint = BilevelCheckpoint.Load(dir);
         Assert.Equal(1, checkpoint.CompletedIterations);
-        Assert.NotEqual(Values(c.Model), Values(a.Model)); // a fresh model: nothing is shared with the finished run
+        // Iterations 2 and 3 move the parameters on: a resume that only loaded the checkpoint would not match the full run.
+        Assert.NotEqual(checkpoint.Parameters.Select(t => t.data<float>().ToArray()).ToArray(), ParameterValues.Of(a.Model));
+        Assert.NotEqual(ParameterValues.Of(c.Model), ParameterValues.Of(a.Model)); // a fresh model: nothing is shared with the finished run
         var resumed = Optimizer(c, options).Run(resumeFrom: checkpoint);
         Assert.Equal(full.Weights, resumed.Weights);
         Assert.Equal(full.SelectedIndices, resumed.SelectedIndices);
         Assert.Equal(full.History.Select(h => h.PaScore), resumed.History.Select(h => h.PaScore));
         Assert.Equal(full.History.Select(h => h.Objective), resumed.History.Select(h => h.Objective));
-        Assert.Equal(Values(a.Model), Values(c.Model));
+        Assert.Equal(ParameterValues.Of(a.Model), ParameterValues.Of(c.Model));
 
         // A checkpoint is refused by a run with other settings.
         using var d = Make();
@@ -125,13 +134,13 @@ public sealed class BilevelOptimizerTests : IDisposable
         using var s = Make();
         using var cts = new CancellationTokenSource();
         float[][]? afterStep2 = null;
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<BilevelProgress>(p =>
         {
-            if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 1 && p.Step == 2) { afterStep2 = Values(s.Model); cts.Cancel(); }
+            if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 1 && p.Step == 2) { afterStep2 = ParameterValues.Of(s.Model); cts.Cancel(); }
         });
         Assert.ThrowsAny<OperationCanceledException>(() => Optimizer(s, Options()).Run(progress, cancellationToken: cts.Token));
         Assert.NotNull(afterStep2);
-        Assert.Equal(afterStep2, Values(s.Model));
+        Assert.Equal(afterStep2, ParameterValues.Of(s.Model));
     }
 
     [Fact]
@@ -140,9 +149,9 @@ public sealed class BilevelOptimizerTests : IDisposable
         using var s = Make();
         var poison = new PoisonedUnlearner();
         float[][]? atIterationStart = null;
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<BilevelProgress>(p =>
         {
-            if (p.Phase == BilevelPhase.Evaluate && p.OuterIteration == 1) atIterationStart = Values(s.Model);
+            if (p.Phase == BilevelPhase.Evaluate && p.OuterIteration == 1) atIterationStart = ParameterValues.Of(s.Model);
             if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2 && p.Step == 2) poison.Armed = true;
         });
         var e = Assert.Throws<BilevelNumericalException>(() => Optimizer(s, Options(reweight: false, restoreBest: false), poison).Run(progress));
@@ -151,7 +160,7 @@ public sealed class BilevelOptimizerTests : IDisposable
         Assert.Equal(3, e.Step);
         Assert.Contains("inner step 3", e.Message);
         Assert.NotNull(atIterationStart);
-        Assert.Equal(atIterationStart, Values(s.Model));
+        Assert.Equal(atIterationStart, ParameterValues.Of(s.Model));
     }
 
     [Theory]
@@ -162,9 +171,9 @@ public sealed class BilevelOptimizerTests : IDisposable
         using var s = Make();
         var scorer = new PoisonedScorer(s.Scorer);
         float[][]? atIterationStart = null;
-        var progress = new SyncProgress(p =>
+        var progress = new SyncProgress<BilevelProgress>(p =>
         {
-            if (p.Phase == BilevelPhase.Evaluate && p.OuterIteration == 1) atIterationStart = Values(s.Model);
+            if (p.Phase == BilevelPhase.Evaluate && p.OuterIteration == 1) atIterationStart = ParameterValues.Of(s.Model);
             if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 2 && p.Step == 4) scorer.Armed = true;
         });
         var optimizer = Optimizer(s, Options(reweight: reweight, restoreBest: false), scorer: scorer);
@@ -172,19 +181,19 @@ public sealed class BilevelOptimizerTests : IDisposable
         Assert.Equal(phase, e.Phase);
         Assert.Equal(2, e.OuterIteration);
         Assert.NotNull(atIterationStart);
-        Assert.Equal(atIterationStart, Values(s.Model));
+        Assert.Equal(atIterationStart, ParameterValues.Of(s.Model));
     }
 
     [Fact]
     public void An_estimator_failure_after_the_inner_run_restores_the_iterations_starting_parameters()
     {
         using var s = Make();
-        var before = Values(s.Model);
+        var before = ParameterValues.Of(s.Model);
         var estimator = new FailingEstimator(new IdentityEstimator());
-        var progress = new SyncProgress(p => { if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 1 && p.Step == 4) estimator.Armed = true; });
+        var progress = new SyncProgress<BilevelProgress>(p => { if (p.Phase == BilevelPhase.Unlearn && p.OuterIteration == 1 && p.Step == 4) estimator.Armed = true; });
         var optimizer = Optimizer(s, Options(), estimator: estimator);
         Assert.Contains("diverged", Assert.Throws<InvalidOperationException>(() => optimizer.Run(progress)).Message);
-        Assert.Equal(before, Values(s.Model)); // the inner run of iteration 1 moved them; the failure put them back
+        Assert.Equal(before, ParameterValues.Of(s.Model)); // the inner run of iteration 1 moved them; the failure put them back
     }
 
     /// <summary>An estimator that fails (as a diverging Neumann series does) once armed.</summary>
@@ -201,7 +210,7 @@ public sealed class BilevelOptimizerTests : IDisposable
     {
         using var s = Make();
         var counts = new List<long>();
-        var progress = new SyncProgress(p => { if (p.Phase == BilevelPhase.Evaluate) counts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount); });
+        var progress = new SyncProgress<BilevelProgress>(p => { if (p.Phase == BilevelPhase.Evaluate) counts.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount); });
         var options = Options(outer: 20, inner: 10) with { CheckpointDirectory = Path.Combine(_dir, "mem") };
         Optimizer(s, options).Run(progress);
         Assert.Equal(21, counts.Count);
@@ -258,11 +267,6 @@ public sealed class BilevelOptimizerTests : IDisposable
     }
 
     /// <summary>Reports synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress(Action<BilevelProgress> report) : IProgress<BilevelProgress>
-    {
-        public void Report(BilevelProgress value) => report(value);
-    }
-
     /// <summary>An objective that turns NaN once armed.</summary>
     private sealed class PoisonedScorer(IAlignmentScorer inner) : IAlignmentScorer, IAlignmentEvaluator
     {

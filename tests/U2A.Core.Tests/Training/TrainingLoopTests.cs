@@ -5,7 +5,7 @@ using U2A.Core.Data;
 using U2A.Core.Models;
 using U2A.Core.Training;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Training.TrainingTestUtil;
+using static U2A.Core.Tests.Shared.TrainingTestUtil;
 
 namespace U2A.Core.Tests.Training;
 
@@ -102,7 +102,7 @@ public class TrainingLoopTests
         using var cts = new CancellationTokenSource();
         Tensor[]? afterStep2 = null;
         using var loop = new TrainingLoop(r.Parameters, 10, AdamW());
-        var progress = new SyncProgress(m =>
+        var progress = new SyncProgress<TrainingStepMetrics>(m =>
         {
             if (m.Step == 2) { afterStep2 = Snapshot(r.Parameters); cts.Cancel(); }
         });
@@ -135,7 +135,7 @@ public class TrainingLoopTests
         using var r = new Regression();
         using var loop = new TrainingLoop(r.Parameters, 10, AdamW(accumulation: 2));
         Tensor[]? afterStep2 = null;
-        var progress = new SyncProgress(m => { if (m.Step == 2) afterStep2 = Snapshot(r.Parameters); });
+        var progress = new SyncProgress<TrainingStepMetrics>(m => { if (m.Step == 2) afterStep2 = Snapshot(r.Parameters); });
         var ex = Assert.Throws<NonFiniteLossException>(() => loop.Run((step, mb) =>
             step == 3 && mb == 1 ? r.Loss(new long[] { 0 }) * double.NaN : r.Loss(new long[] { 0, 1 }), progress));
         Assert.Equal(3, ex.Step);
@@ -192,10 +192,6 @@ public class TrainingLoopTests
     }
 
     /// <summary>An IProgress that reports synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
-    internal sealed class SyncProgress(Action<TrainingStepMetrics> report) : IProgress<TrainingStepMetrics>
-    {
-        public void Report(TrainingStepMetrics value) => report(value);
-    }
 }
 
 [Collection(GlobalRngCollection.Name)]
@@ -234,17 +230,23 @@ public class SeededTrainingLoopTests
     {
         var order = new BatchOrder(count: 10, batchSize: 3, seed: 5);
         var results = new List<Tensor[]>();
-        for (int run = 0; run < 2; run++)
+        Tensor[]? start = null;
+        // Runs 0 and 1 share every seed; run 2 has another data order.
+        foreach (var runOrder in new[] { order, order, new BatchOrder(count: 10, batchSize: 3, seed: 6) })
         {
-            var (model, loss, data) = TinyRun(modelSeed: 3, order);
+            var (model, loss, data) = TinyRun(modelSeed: 3, runOrder);
             using (model) using (data)
             using (var loop = new TrainingLoop(model.TrainableParameters, 5, AdamW(accumulation: 2, clip: 1.0)))
             {
+                start ??= Snapshot(model.TrainableParameters);
                 loop.Run(loss);
                 results.Add(Snapshot(model.TrainableParameters));
             }
         }
         AssertBitwiseEqual(results[0], results[1]);
+        // Not trivially equal: training moved the parameters, and another data order ends elsewhere.
+        Assert.True(MaxAbsDiff(start!, results[0]) > 1e-4, "training left the parameters at their start");
+        Assert.True(MaxAbsDiff(results[0], results[2]) > 0, "another data order gave the same parameters");
     }
 
     [Fact]
@@ -274,6 +276,8 @@ public class SeededTrainingLoopTests
                 loop.Run(loss, maxSteps: split);
                 Assert.Equal(split, loop.CompletedSteps);
                 saved = Snapshot(model.TrainableParameters);
+                // Steps 4..6 move the parameters on, so a resumed run that did nothing would not match.
+                Assert.True(MaxAbsDiff(saved, uninterrupted) > 1e-4, "the second half of the run left the parameters unchanged");
                 using var stream = new MemoryStream();
                 loop.CaptureState().WriteTo(stream);
                 savedState = stream.ToArray();

@@ -34,7 +34,7 @@ public sealed class ChosenNllObjective(TokenBatch chosen) : IAlignmentScorer, IA
 
 namespace U2A.Core.Tests.Unlearning
 {
-    using static U2A.Core.Tests.Unlearning.Fixtures;
+    using static U2A.Core.Tests.Shared.Fixtures;
 
     /// <summary>The "Writing your own" example of docs/strategies.md: it compiles (the types above are copied from it), runs, and stays in sync.</summary>
     public class CustomStrategyExampleTests

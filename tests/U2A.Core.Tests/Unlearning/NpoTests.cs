@@ -3,7 +3,7 @@ using U2A.Core.Data;
 using U2A.Core.Models;
 using U2A.Core.Unlearning;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Unlearning.Fixtures;
+using static U2A.Core.Tests.Shared.Fixtures;
 
 namespace U2A.Core.Tests.Unlearning;
 

@@ -1,6 +1,6 @@
 using U2A.Core.Unlearning;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Unlearning.Fixtures;
+using static U2A.Core.Tests.Shared.Fixtures;
 
 namespace U2A.Core.Tests.Unlearning;
 

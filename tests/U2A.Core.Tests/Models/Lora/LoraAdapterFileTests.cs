@@ -3,7 +3,7 @@ using U2A.Testing;
 using U2A.Core.Models.Checkpoints;
 using U2A.Core.Models.Lora;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Models.Lora.LoraFixtures;
+using static U2A.Core.Tests.Shared.LoraFixtures;
 
 namespace U2A.Core.Tests.Models.Lora;
 

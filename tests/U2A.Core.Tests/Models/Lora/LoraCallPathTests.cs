@@ -2,12 +2,12 @@ using TorchSharp;
 using U2A.Core.Models;
 using U2A.Core.Models.Lora;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Models.Lora.LoraFixtures;
+using static U2A.Core.Tests.Shared.LoraFixtures;
 
 namespace U2A.Core.Tests.Models.Lora;
 
 /// <summary>The forward-hook (two-branch) path, taken when the model invokes its layers through <c>call()</c>.</summary>
-[Collection(U2A.Core.Tests.Training.GlobalRngCollection.Name)] // adapter dropout draws from torch's global generator
+[Collection(U2A.Core.Tests.Shared.GlobalRngCollection.Name)] // adapter dropout draws from torch's global generator
 public class LoraCallPathTests
 {
     private static readonly LoraOptions Targets = new() { TargetModules = new[] { "q_proj", "v_proj" }, Rank = 3, Alpha = 6, Seed = 1 };

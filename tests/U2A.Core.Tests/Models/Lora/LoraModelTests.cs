@@ -4,11 +4,11 @@ using TorchSharp;
 using U2A.Core.Models;
 using U2A.Core.Models.Lora;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Models.Lora.LoraFixtures;
+using static U2A.Core.Tests.Shared.LoraFixtures;
 
 namespace U2A.Core.Tests.Models.Lora;
 
-[Collection(U2A.Core.Tests.Training.GlobalRngCollection.Name)] // adapter dropout draws from torch's global generator
+[Collection(U2A.Core.Tests.Shared.GlobalRngCollection.Name)] // adapter dropout draws from torch's global generator
 public class LoraModelTests
 {
     private static readonly LoraOptions TinyTargets = new() { TargetModules = new[] { "c_attn", "c_fc" }, Rank = 2, Alpha = 4, Seed = 5 };

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using U2A.Core.Optimization;
-using static U2A.Core.Tests.Reliability.Checkpoints.CheckpointTestKit;
+using static U2A.Core.Tests.Shared.CheckpointTestKit;
 
 namespace U2A.Core.Tests.Reliability.Checkpoints;
 
@@ -274,15 +274,5 @@ public sealed class CheckpointFolderTests : IDisposable
         var e = Assert.Throws<InvalidOperationException>(() => bad.Save(Folder));
         Assert.Contains("SelectedIndices[1] = 4 is outside the pool of 4 examples", e.Message);
         Assert.False(Directory.Exists(Folder));
-    }
-
-    /// <summary>Collects formatted log lines with their level.</summary>
-    private sealed class ListLogger : ILogger
-    {
-        public List<string> Lines { get; } = new();
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-        public bool IsEnabled(LogLevel logLevel) => true;
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Lines.Add($"{logLevel}: {formatter(state, exception)}");
     }
 }

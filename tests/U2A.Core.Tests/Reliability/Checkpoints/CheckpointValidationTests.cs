@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using U2A.Core.Optimization;
-using static U2A.Core.Tests.Reliability.Checkpoints.CheckpointTestKit;
+using static U2A.Core.Tests.Shared.CheckpointTestKit;
 
 namespace U2A.Core.Tests.Reliability.Checkpoints;
 

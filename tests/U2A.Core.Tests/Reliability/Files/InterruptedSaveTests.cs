@@ -3,7 +3,7 @@ using U2A.Core.Models.Checkpoints;
 using U2A.Core.Models.Llama;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
-using static U2A.Core.Tests.Models.ModelTestKit;
+using static U2A.Core.Tests.Shared.ModelTestKit;
 
 namespace U2A.Core.Tests.Reliability.Files;
 

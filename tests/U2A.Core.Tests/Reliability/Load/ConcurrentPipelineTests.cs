@@ -1,5 +1,3 @@
-using U2A.Core.Tests.Reliability.Checkpoints;
-
 namespace U2A.Core.Tests.Reliability.Load;
 
 /// <summary>
@@ -18,7 +16,11 @@ public sealed class ConcurrentPipelineTests : IDisposable
         // Different task, model and data-order seeds, so the two runs differ from each other.
         using var p = new ProbePipeline(taskSeed: 2 + which, modelSeed: 3 + which);
         var options = ProbePipeline.Options(outer: 3, inner: 4, restoreBest: which == 0, Path.Combine(_dir, $"{label}-{which}"), seed: 5 + which);
-        return p.Describe(p.Optimizer(options).Run());
+        var start = ParameterValues.Of(p.Model);
+        var result = p.Optimizer(options).Run();
+        // The run trained: equal descriptions below compare trained parameters, not two untouched models.
+        Assert.True(ParameterValues.MaxAbsDifference(start, ParameterValues.Of(p.Model)) > 0, $"run {which} left the parameters at their start");
+        return p.Describe(result);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ public sealed class SoakTests(ITestOutputHelper output) : IDisposable
         using var pipeline = new ProbePipeline();
         var live = new List<long>();
         var rss = new List<long>();
-        var progress = new Sync(p =>
+        var progress = new SyncProgress<BilevelProgress>(p =>
         {
             if (p.Phase != BilevelPhase.Evaluate) return;
             live.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
@@ -89,8 +89,4 @@ public sealed class SoakTests(ITestOutputHelper output) : IDisposable
         return self.WorkingSet64;
     }
 
-    private sealed class Sync(Action<BilevelProgress> report) : IProgress<BilevelProgress>
-    {
-        public void Report(BilevelProgress value) => report(value);
-    }
 }

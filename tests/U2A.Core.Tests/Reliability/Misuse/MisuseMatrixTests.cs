@@ -42,7 +42,7 @@ public class MisuseMatrixTests
 
 /// <summary>The misuse matrix's end-to-end cases (BilevelOptimizer.Run, DpoTrainer.Train): in the global-RNG collection,
 /// because the training loop seeds torch's global generator.</summary>
-[Collection(U2A.Core.Tests.Training.GlobalRngCollection.Name)]
+[Collection(U2A.Core.Tests.Shared.GlobalRngCollection.Name)]
 public class MisuseMatrixRunTests
 {
     public static TheoryData<string> Cases => new(MisuseMatrix.All.Select(c => c.Name).Where(MisuseAssert.SeedsGlobalRng));
