@@ -5,7 +5,7 @@ using U2A.Testing.Benchmark;
 namespace U2A.Core.Tests.Testing;
 
 /// <summary>The Quickstart's benchmark end to end in its reduced mode: the report's structure and internal consistency (not the claims).</summary>
-[Collection(U2A.Core.Tests.Shared.GlobalRngCollection.Name)]
+[Collection(U2A.Core.Tests.Shared.SerialCollection.Name)]
 public class QuickstartBenchmarkTests
 {
     [Fact]

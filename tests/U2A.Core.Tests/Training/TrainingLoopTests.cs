@@ -194,7 +194,6 @@ public class TrainingLoopTests
     /// <summary>An IProgress that reports synchronously (Progress&lt;T&gt; would post to the thread pool).</summary>
 }
 
-[Collection(GlobalRngCollection.Name)]
 public class SeededTrainingLoopTests
 {
     private static TrainingLoopOptions AdamW(int accumulation = 1, double? clip = null) => new()

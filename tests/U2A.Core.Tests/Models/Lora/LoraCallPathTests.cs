@@ -7,7 +7,6 @@ using static U2A.Core.Tests.Shared.LoraFixtures;
 namespace U2A.Core.Tests.Models.Lora;
 
 /// <summary>The forward-hook (two-branch) path, taken when the model invokes its layers through <c>call()</c>.</summary>
-[Collection(U2A.Core.Tests.Shared.GlobalRngCollection.Name)] // adapter dropout draws from torch's global generator
 public class LoraCallPathTests
 {
     private static readonly LoraOptions Targets = new() { TargetModules = new[] { "q_proj", "v_proj" }, Rank = 3, Alpha = 6, Seed = 1 };

@@ -8,7 +8,6 @@ using static U2A.Core.Tests.Shared.LoraFixtures;
 
 namespace U2A.Core.Tests.Models.Lora;
 
-[Collection(U2A.Core.Tests.Shared.GlobalRngCollection.Name)] // adapter dropout draws from torch's global generator
 public class LoraModelTests
 {
     private static readonly LoraOptions TinyTargets = new() { TargetModules = new[] { "c_attn", "c_fc" }, Rank = 2, Alpha = 4, Seed = 5 };

@@ -11,7 +11,6 @@ namespace U2A.Core.Tests.Models.Lora;
 
 /// <summary>LoRA on the library's GPT-2 (c_attn) and Llama (q_proj, v_proj) models, in float64 tiny configurations:
 /// exactness of the fresh, disabled and merged adapters, dropout, cached generation and second-order derivatives.</summary>
-[Collection(U2A.Core.Tests.Shared.GlobalRngCollection.Name)] // adapter dropout draws from torch's global generator
 public class LoraOnRealArchitecturesTests
 {
     public static TheoryData<string> Architectures => new() { "gpt2", "llama" };

@@ -6,7 +6,7 @@ namespace U2A.Core.Tests.Reliability.Misuse;
 internal static class MisuseAssert
 {
     /// <summary>Cases that run the training loop, which seeds torch's global generator.</summary>
-    public static bool SeedsGlobalRng(string name) => name.StartsWith("run/", StringComparison.Ordinal) || name.StartsWith("dpo-trainer/", StringComparison.Ordinal);
+    public static bool IsWholeRun(string name) => name.StartsWith("run/", StringComparison.Ordinal) || name.StartsWith("dpo-trainer/", StringComparison.Ordinal);
 
     /// <summary>The case must throw exactly its exception type, with a message naming the field, value or component at fault.</summary>
     public static void ThrowsAsStated(string name)
@@ -24,7 +24,7 @@ internal static class MisuseAssert
 /// <summary>The misuse matrix's cases that do not touch torch's global generator (they run in parallel with other classes).</summary>
 public class MisuseMatrixTests
 {
-    public static TheoryData<string> Cases => new(MisuseMatrix.All.Select(c => c.Name).Where(n => !MisuseAssert.SeedsGlobalRng(n)));
+    public static TheoryData<string> Cases => new(MisuseMatrix.All.Select(c => c.Name).Where(n => !MisuseAssert.IsWholeRun(n)));
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -40,12 +40,10 @@ public class MisuseMatrixTests
     }
 }
 
-/// <summary>The misuse matrix's end-to-end cases (BilevelOptimizer.Run, DpoTrainer.Train): in the global-RNG collection,
-/// because the training loop seeds torch's global generator.</summary>
-[Collection(U2A.Core.Tests.Shared.GlobalRngCollection.Name)]
+/// <summary>The misuse matrix's end-to-end cases (BilevelOptimizer.Run, DpoTrainer.Train).</summary>
 public class MisuseMatrixRunTests
 {
-    public static TheoryData<string> Cases => new(MisuseMatrix.All.Select(c => c.Name).Where(MisuseAssert.SeedsGlobalRng));
+    public static TheoryData<string> Cases => new(MisuseMatrix.All.Select(c => c.Name).Where(MisuseAssert.IsWholeRun));
 
     [Theory]
     [MemberData(nameof(Cases))]
