@@ -119,7 +119,8 @@ public sealed class BilevelOptimizer
         var fingerprint = Fingerprint();
         if (checkpoint.Fingerprint is { } saved && saved != fingerprint)
             throw new ArgumentException("the checkpoint was written by a run with other settings (BilevelOptions other than OuterIterations and CheckpointDirectory, " +
-                "the names of the estimator, inner objective, its terms, the objective J or the evaluator, or the pool size); resuming it would not reproduce that run.", "resumeFrom");
+                "the names of the estimator, inner objective, its terms, the objective J or the evaluator, the pool's size or tokens, or the model's starting " +
+                "parameters); resuming it would not reproduce that run. Resume with the problem built exactly as for the interrupted run.", "resumeFrom");
         _logger.LogInformation("U2A resuming after outer iteration {Iteration} from {Source}", checkpoint.CompletedIterations, checkpoint.Source ?? "a checkpoint in memory");
         ParameterVector.CopyInto(parameters, checkpoint.Parameters);
         return OuterLoopState.FromCheckpoint(checkpoint, fingerprint);
@@ -155,6 +156,16 @@ public sealed class BilevelOptimizer
         var settings = System.Text.Json.JsonSerializer.Serialize(_options with { OuterIterations = 0, CheckpointDirectory = null });
         var text = string.Join("|", settings, _estimator.Name, _problem.Inner.Name, string.Join(",", _problem.Inner.Terms.Select(t => t.Name)),
             _problem.Objective.Name, _evaluator.Name, _problem.Pool.Count, _problem.Model.TrainableParameters.Count);
-        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+        // The pool's tokens and the parameters the run starts from (a resume reads them before it restores the checkpoint's),
+        // so that a checkpoint of another problem with the same settings and sizes is refused too.
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(text));
+        using (no_grad())
+        using (NewDisposeScope())
+        {
+            hash.AppendData(_problem.Pool.Tokens.InputIds.cpu().bytes);
+            foreach (var p in _problem.Model.TrainableParameters) hash.AppendData(p.detach().cpu().bytes);
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
     }
 }

@@ -42,5 +42,10 @@ public sealed record BilevelOptions
         Require.NotNull(Scoring, "BilevelOptions.Scoring").Validate("BilevelOptions.Scoring");
         Require.NotNull(Weighting, "BilevelOptions.Weighting").Validate("BilevelOptions.Weighting");
         Require.NotNull(Stopping, "BilevelOptions.Stopping").Validate("BilevelOptions.Stopping");
+        if (CheckpointDirectory is { } dir)
+        {
+            Require.That(dir.Trim().Length > 0, "BilevelOptions.CheckpointDirectory", "an empty path", "must name a folder (or be null for no checkpoints)");
+            Require.That(!File.Exists(dir), "BilevelOptions.CheckpointDirectory", dir, "must name a folder, not an existing file");
+        }
     }
 }

@@ -11,7 +11,7 @@ public sealed record InfluenceScoringOptions
     /// <summary>Candidates per batched scoring pass. At least 1.</summary>
     public int ChunkSize { get; init; } = 32;
 
-    /// <summary>Parameter-space step length for <see cref="ScoringMethod.FiniteDifference"/>. Positive.</summary>
+    /// <summary>Parameter-space step length for <see cref="ScoringMethod.FiniteDifference"/>. At least 1e-8.</summary>
     public double FiniteDifferenceStep { get; init; } = 1e-2;
 
     /// <summary>Examples of the current weighting used to form the inner objective for Hessian-vector products. At least 1.</summary>
@@ -22,6 +22,8 @@ public sealed record InfluenceScoringOptions
         Require.Defined(Method, $"{path}.Method");
         Require.AtLeastOne(ChunkSize, $"{path}.ChunkSize");
         Require.Positive(FiniteDifferenceStep, $"{path}.FiniteDifferenceStep");
+        Require.That(FiniteDifferenceStep >= 1e-8, $"{path}.FiniteDifferenceStep", FiniteDifferenceStep,
+            "must be at least 1e-8 (smaller steps vanish in rounding and every score comes out 0)");
         Require.AtLeastOne(HessianBatchSize, $"{path}.HessianBatchSize");
     }
 

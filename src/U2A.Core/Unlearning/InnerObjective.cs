@@ -79,8 +79,9 @@ public sealed class InnerObjective : IDisposable
         if (losses.dim() != 1 || losses.shape[0] != count)
             throw new InvalidOperationException($"{who} returned shape {GradientGuard.Shape(losses)} for a batch of {count} examples; it must return one loss " +
                 $"per example, shape [{count}] (never a mean or sum over the batch: the weights multiply the losses outside the strategy).");
-        if (!losses.is_floating_point())
-            throw new InvalidOperationException($"{who} returned {losses.dtype} losses; they must be floating point (the dtype of the log-probs, {policy.Sum.dtype}).");
+        if (!losses.is_floating_point() || losses.dtype != policy.Sum.dtype)
+            throw new InvalidOperationException($"{who} returned {losses.dtype} losses; they must have the dtype of the log-probs, {policy.Sum.dtype} " +
+                "(a cast to another precision loses digits the gradient checks and the hypergradient rely on).");
         if (losses.device_type != policy.Sum.device_type || losses.device_index != policy.Sum.device_index)
             throw new InvalidOperationException($"{who} returned losses on {losses.device}, but the policy's log-probs are on {policy.Sum.device}; create every tensor on the model's device.");
         if (is_grad_enabled() && policy.Sum.requires_grad && !losses.requires_grad)
