@@ -142,8 +142,10 @@ public sealed class BilevelOptimizer
         using (NewDisposeScope())
             j = _problem.Objective.Objective(_problem.Model).to_type(ScalarType.Float64).item<double>();
         double pa = _evaluator.Evaluate(_problem.Model, ct);
-        if (!double.IsFinite(j) || !double.IsFinite(pa))
-            throw new BilevelNumericalException(BilevelPhase.Evaluate, iteration, 0, $"a non-finite objective ({j}) or PA score ({pa})");
+        if (!double.IsFinite(j))
+            throw new BilevelNumericalException(BilevelPhase.Evaluate, iteration, 0, $"a non-finite objective J ({j}) from '{_problem.Objective.Name}'");
+        if (!double.IsFinite(pa))
+            throw new BilevelNumericalException(BilevelPhase.Evaluate, iteration, 0, $"a non-finite PA score ({pa}) from the evaluator '{_evaluator.Name}'");
         return (j, pa);
     }
 

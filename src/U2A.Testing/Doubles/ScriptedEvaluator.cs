@@ -39,7 +39,7 @@ public sealed class ScriptedEvaluator : IAlignmentEvaluator
         {
             if (call < list.Length) return list[call];
             if (repeatLast) return list[^1];
-            throw new InvalidOperationException($"ScriptedEvaluator '{name}' scripted {list.Length} scores, but was called a {call + 1}th time.");
+            throw new InvalidOperationException($"ScriptedEvaluator '{name}' scripted {list.Length} scores, but was called for call number {call + 1}.");
         });
     }
 

@@ -43,7 +43,7 @@ namespace U2A.Core.Tests.Docs
             var task = new SyntheticSafetyTask(seed: 0);                // the kit's toy task with a known reward
             using var model = task.CreateStartingModel(steps: 60);       // a tiny LM fine-tuned to comply with harm
             using var pool = task.ForgetBatch();                         // its negatives, tokenised
-            var inner = new InnerObjective(new SequenceUnlikelihood());
+            using var inner = new InnerObjective(new SequenceUnlikelihood());
 
             // 1. One finite, non-negative loss per negative (InnerObjective also checks dtype, device and graph).
             var losses = inner.PerExampleLosses(model, pool);
