@@ -60,7 +60,7 @@ public class ScriptedDoublesTests
         var pa = ScriptedEvaluator.FromSequence(new[] { 0.1, 0.3 });
         Assert.Equal(0.1, pa.Evaluate(model));
         Assert.Equal(0.3, pa.Evaluate(model));
-        Assert.Contains("scripted 2 scores, but was called a 3th time", Assert.Throws<InvalidOperationException>(() => pa.Evaluate(model)).Message);
+        Assert.Contains("scripted 2 scores, but was called for call number 3", Assert.Throws<InvalidOperationException>(() => pa.Evaluate(model)).Message);
         Assert.Equal(new[] { 0.1, 0.3 }, pa.Returned);
         var repeating = ScriptedEvaluator.FromSequence(new[] { 0.5 }, repeatLast: true);
         Assert.Equal(new[] { 0.5, 0.5, 0.5 }, Enumerable.Range(0, 3).Select(_ => repeating.Evaluate(model)));
