@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using static TorchSharp.torch;
 
 namespace U2A.Core.Influence;
@@ -20,10 +22,40 @@ public sealed class InfluenceScorer
         Method = method; ChunkSize = chunkSize; FiniteDifferenceStep = finiteDifferenceStep;
     }
 
+    /// <summary>
+    /// A scorer that picks its chunk size from a memory budget: on its first call it measures the tensors one example's
+    /// scoring pass holds (forward, and for <see cref="ScoringMethod.BatchedExact"/> the backward graph with its
+    /// double-backward inputs) and takes <c>chunk = budget / (1.5 x that)</c>, at least 1 and at most
+    /// <paramref name="maxChunkSize"/>, then logs what it chose. The measurement counts the tensors the pass creates
+    /// (activations, logits, gradients), not the allocator's overhead or the model's weights; the 1.5 factor covers
+    /// longer examples than the probed one and the allocator. The chunk size does not change any score.
+    /// </summary>
+    /// <param name="method">The scoring method.</param>
+    /// <param name="memoryBudgetBytes">Memory one batched pass may hold, in bytes; at least 1 MiB.</param>
+    /// <param name="maxChunkSize">The largest chunk (larger chunks stop paying on CPU around 32); at least 1.</param>
+    /// <param name="finiteDifferenceStep">As in the other constructor.</param>
+    /// <param name="logger">Receives the chosen chunk size and the measurement behind it.</param>
+    public static InfluenceScorer WithMemoryBudget(ScoringMethod method, long memoryBudgetBytes, int maxChunkSize = 32,
+        double finiteDifferenceStep = 1e-2, ILogger? logger = null)
+    {
+        Require.That(memoryBudgetBytes >= 1L << 20, "InfluenceScorer.memoryBudgetBytes", memoryBudgetBytes, "must be at least 1 MiB (1048576 bytes)");
+        return new InfluenceScorer(method, maxChunkSize, finiteDifferenceStep) { _memoryBudget = memoryBudgetBytes, _logger = logger ?? NullLogger.Instance };
+    }
+
+    private long? _memoryBudget;
+    private ILogger _logger = NullLogger.Instance;
+    private int? _budgetedChunk;
+    private readonly object _probeLock = new();
+
     /// <summary>The method.</summary>
     public ScoringMethod Method { get; }
-    /// <summary>Candidates per batched pass.</summary>
+    /// <summary>Candidates per batched pass: the fixed size, or with a memory budget the largest size allowed (the size in use is
+    /// <see cref="ChosenChunkSize"/>).</summary>
     public int ChunkSize { get; }
+    /// <summary>The chunk size the scorer uses: <see cref="ChunkSize"/>, or with a memory budget the size it chose on its first call (null before it).</summary>
+    public int? ChosenChunkSize => _memoryBudget is null ? ChunkSize : _budgetedChunk;
+    /// <summary>The memory budget in bytes, or null for a fixed chunk size.</summary>
+    public long? MemoryBudgetBytes => _memoryBudget;
     /// <summary>Finite-difference step length in parameter space.</summary>
     public double FiniteDifferenceStep { get; }
 
@@ -96,11 +128,12 @@ public sealed class InfluenceScorer
     private double[] DoubleVjp(BilevelProblem problem, IReadOnlyList<Tensor> v, IReadOnlyList<long> indices, CancellationToken ct)
     {
         var s = new double[indices.Count];
-        for (int start = 0; start < indices.Count; start += ChunkSize)
+        int size = ChunkFor(problem, v, indices, ct);
+        for (int start = 0; start < indices.Count; start += size)
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var chunk = Slice(indices, start, ChunkSize);
+            var chunk = Slice(indices, start, size);
             var losses = problem.PerExampleValues(chunk);
             // The dummy u always has a graph: check the losses themselves, or a detached loss would pass as "unused".
             GradientGuard.CheckOutput(losses.sum(), BilevelProblem.PerExampleName, "Compute it with tensor operations from the model's forward at the current parameters.");
@@ -125,11 +158,12 @@ public sealed class InfluenceScorer
             double vNorm = ParameterVector.Norm(v);
             if (vNorm == 0) return new double[indices.Count];
             double eps = FiniteDifferenceStep / vNorm;
+            int size = ChunkFor(problem, v, indices, ct);
             ParameterVector.AddInPlace(parameters, v, eps);
-            var plus = Evaluate(problem, indices, ct);
+            var plus = Evaluate(problem, indices, size, ct);
             ParameterVector.CopyInto(parameters, origin);
             ParameterVector.AddInPlace(parameters, v, -eps);
-            var minus = Evaluate(problem, indices, ct);
+            var minus = Evaluate(problem, indices, size, ct);
             return plus.Select((p, i) => (p - minus[i]) / (2 * eps)).ToArray();
         }
         finally
@@ -139,19 +173,60 @@ public sealed class InfluenceScorer
         }
     }
 
-    private double[] Evaluate(BilevelProblem problem, IReadOnlyList<long> indices, CancellationToken ct)
+    private static double[] Evaluate(BilevelProblem problem, IReadOnlyList<long> indices, int size, CancellationToken ct)
     {
         var values = new double[indices.Count];
         using var noGrad = no_grad();
-        for (int start = 0; start < indices.Count; start += ChunkSize)
+        for (int start = 0; start < indices.Count; start += size)
         {
             ct.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var chunk = Slice(indices, start, ChunkSize);
+            var chunk = Slice(indices, start, size);
             var l = problem.PerExampleValues(chunk).to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             Array.Copy(l, 0, values, start, chunk.Length);
         }
         return values;
+    }
+
+    /// <summary>The chunk size: fixed, or chosen once from the memory budget by measuring one example's pass.</summary>
+    private int ChunkFor(BilevelProblem problem, IReadOnlyList<Tensor> v, IReadOnlyList<long> indices, CancellationToken ct)
+    {
+        if (_memoryBudget is not { } budget) return ChunkSize;
+        lock (_probeLock)
+        {
+            if (_budgetedChunk is { } known) return known;
+            if (indices.Count == 0) return ChunkSize;
+            ct.ThrowIfCancellationRequested();
+            long perExample = ProbeBytes(problem, v, indices[0]);
+            long chunk = perExample <= 0 ? ChunkSize : Math.Clamp((long)(budget / (1.5 * perExample)), 1, ChunkSize);
+            _budgetedChunk = (int)chunk;
+            _logger.LogInformation("Influence scoring ({Method}): one example's pass holds {PerExample:F2} MiB of tensors; memory budget {Budget:F0} MiB " +
+                "-> chunk size {Chunk} (at most {Max})", Method, perExample / 1048576.0, budget / 1048576.0, _budgetedChunk, ChunkSize);
+            return _budgetedChunk.Value;
+        }
+    }
+
+    /// <summary>Bytes of the tensors one example's scoring pass creates (all alive at its end, as in a chunk's pass).</summary>
+    private long ProbeBytes(BilevelProblem problem, IReadOnlyList<Tensor> v, long index)
+    {
+        using var scope = NewDisposeScope();
+        if (Method == ScoringMethod.FiniteDifference)
+        {
+            using var noGrad = no_grad();
+            _ = problem.PerExampleValues(new[] { index });
+        }
+        else
+        {
+            var losses = problem.PerExampleValues(new[] { index });
+            GradientGuard.CheckOutput(losses.sum(), BilevelProblem.PerExampleName, "Compute it with tensor operations from the model's forward at the current parameters.");
+            var u = zeros(losses.shape, dtype: losses.dtype, device: losses.device).requires_grad_();
+            var g = problem.Gradient((losses * u).sum(), BilevelProblem.PerExampleName, createGraph: true);
+            _ = ParameterVector.DotTensor(g, v);
+        }
+        long bytes = 0;
+        foreach (var d in scope.DisposablesView)
+            if (d is Tensor t && !t.IsInvalid) bytes += t.NumberOfElements * t.ElementSize;
+        return bytes;
     }
 
     private static long[] Slice(IReadOnlyList<long> indices, int start, int size) =>

@@ -56,7 +56,7 @@ public sealed class BilevelOptimizer
     {
         var clock = new PhaseClock();
         var parameters = _problem.Model.TrainableParameters;
-        var scoring = new InfluenceScoring(_problem, _estimator, _options.Scoring, _options.Seed);
+        var scoring = new InfluenceScoring(_problem, _estimator, _options.Scoring, _options.Seed, _logger);
         var unlearning = new InnerUnlearning(_problem, _options.Inner, _options.Seed);
         _problem.Model.SetTraining(false);
         using var state = resumeFrom is null ? Start(scoring, clock, progress, cancellationToken) : Resume(resumeFrom);

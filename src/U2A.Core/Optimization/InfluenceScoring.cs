@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 namespace U2A.Core.Optimization;
 
 /// <summary>The scoring step of the outer loop: influence scores of pool examples and Gram columns for selectors.</summary>
-internal sealed class InfluenceScoring(UnlearningProblem problem, IHypergradientEstimator estimator, InfluenceScoringOptions options, long seed)
+internal sealed class InfluenceScoring(UnlearningProblem problem, IHypergradientEstimator estimator, InfluenceScoringOptions options, long seed,
+    Microsoft.Extensions.Logging.ILogger? logger = null)
 {
-    private readonly InfluenceScorer _scorer = options.CreateScorer();
+    private readonly InfluenceScorer _scorer = options.CreateScorer(logger);
 
     /// <summary>Influence scores <c>s_i = -dJ/dw_i</c> of the pool examples <paramref name="indices"/> under weights <paramref name="weights"/>.</summary>
     public double[] Scores(IReadOnlyList<int> indices, IReadOnlyList<double> weights, int iteration, CancellationToken ct)

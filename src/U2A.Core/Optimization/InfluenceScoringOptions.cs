@@ -8,7 +8,12 @@ public sealed record InfluenceScoringOptions
     /// <summary>How the scores <c>&lt;grad l_i, v&gt;</c> are computed (exact batched by default).</summary>
     public ScoringMethod Method { get; init; } = ScoringMethod.BatchedExact;
 
-    /// <summary>Candidates per batched scoring pass. At least 1.</summary>
+    /// <summary>Memory one batched scoring pass may hold, in bytes (default 2 GiB; at least 1 MiB): the chunk size is chosen
+    /// from it on the first scoring call by measuring one example's pass, at most <see cref="ChunkSize"/>, and logged. Null: always
+    /// use <see cref="ChunkSize"/>.</summary>
+    public long? MemoryBudgetBytes { get; init; } = 2L << 30;
+
+    /// <summary>Candidates per batched scoring pass: the largest chunk when <see cref="MemoryBudgetBytes"/> is set, the chunk otherwise. At least 1.</summary>
     public int ChunkSize { get; init; } = 32;
 
     /// <summary>Parameter-space step length for <see cref="ScoringMethod.FiniteDifference"/>. At least 1e-8.</summary>
@@ -21,11 +26,15 @@ public sealed record InfluenceScoringOptions
     {
         Require.Defined(Method, $"{path}.Method");
         Require.AtLeastOne(ChunkSize, $"{path}.ChunkSize");
+        if (MemoryBudgetBytes is { } budget)
+            Require.That(budget >= 1L << 20, $"{path}.MemoryBudgetBytes", budget, "must be at least 1 MiB (1048576 bytes), or null for a fixed chunk size");
         Require.Positive(FiniteDifferenceStep, $"{path}.FiniteDifferenceStep");
         Require.That(FiniteDifferenceStep >= 1e-8, $"{path}.FiniteDifferenceStep", FiniteDifferenceStep,
             "must be at least 1e-8 (smaller steps vanish in rounding and every score comes out 0)");
         Require.AtLeastOne(HessianBatchSize, $"{path}.HessianBatchSize");
     }
 
-    internal InfluenceScorer CreateScorer() => new(Method, ChunkSize, FiniteDifferenceStep);
+    internal InfluenceScorer CreateScorer(Microsoft.Extensions.Logging.ILogger? logger = null) => MemoryBudgetBytes is { } budget
+        ? InfluenceScorer.WithMemoryBudget(Method, budget, ChunkSize, FiniteDifferenceStep, logger)
+        : new(Method, ChunkSize, FiniteDifferenceStep);
 }
