@@ -25,9 +25,31 @@ public sealed class PromptResponseEncoder(ITextTokenizer tokenizer, PromptTempla
     /// <summary>Whether EOS is appended to the response.</summary>
     public bool AddsEos { get; } = addEos;
 
+    /// <summary>
+    /// Encodes each prompt and response as a conversation in a model's chat format: [system], user = prompt,
+    /// assistant = response, through a <see cref="ChatEncoder"/> (the response starts at the assistant's content; BOS
+    /// and end-of-turn come from the format, so <see cref="AddsBos"/> and <see cref="AddsEos"/> are false).
+    /// </summary>
+    /// <param name="tokenizer">The model's tokenizer (it must know the format's special tokens).</param>
+    /// <param name="chatFormat">The chat format, e.g. from <see cref="ChatTemplate.Load"/>.</param>
+    /// <param name="systemPrompt">A system message put before every prompt, or null for none.</param>
+    public PromptResponseEncoder(ITextTokenizer tokenizer, ChatFormat chatFormat, string? systemPrompt = null)
+        : this(tokenizer, null, addBos: false, addEos: false)
+    {
+        Chat = new ChatEncoder(tokenizer, chatFormat ?? throw new ArgumentNullException(nameof(chatFormat)));
+        SystemPrompt = systemPrompt;
+    }
+
+    /// <summary>The chat encoder when the encoder was made with a <see cref="ChatFormat"/>; null for a <see cref="PromptTemplate"/>.</summary>
+    public ChatEncoder? Chat { get; }
+
+    /// <summary>The system message of a chat-format encoder, or null.</summary>
+    public string? SystemPrompt { get; }
+
     /// <summary>Tokenises <paramref name="prompt"/> and <paramref name="response"/>; throws when either part has no tokens.</summary>
     public EncodedSequence Encode(string prompt, string response)
     {
+        if (Chat is not null) return Chat.Encode(prompt, response, SystemPrompt);
         var p = Tokenizer.Encode(Template.FormatPrompt(prompt));
         var r = Tokenizer.EncodeContinuation(Template.FormatResponse(response));
         int bos = AddsBos ? 1 : 0, eos = AddsEos ? 1 : 0;
