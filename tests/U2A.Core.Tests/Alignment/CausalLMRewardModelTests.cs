@@ -78,12 +78,27 @@ public sealed class CausalLMRewardModelTests : IDisposable
     public void Reward_model_plugs_into_the_reward_objective()
     {
         using var scope = NewDisposeScope();
-        using var reward = new CausalLMRewardModel(Backbone("gpt2"), randn(16, dtype: ScalarType.Float64));
+        using var reward = new CausalLMRewardModel(Backbone("gpt2"), randn(16, dtype: ScalarType.Float64, generator: new TorchSharp.torch.Generator(10)));
         using var candidates = Padded(left: false);
-        using var objective = new RewardObjective(Select(candidates, 0, 1, 2, 0), candidatesPerPrompt: 2, reward);
-        Assert.Equal(new long[] { 2, 2 }, objective.CandidateRewards.shape);
+        using var selected = Select(candidates, 0, 1, 2, 0); // prompt 0: rows 0, 1; prompt 1: rows 2, 0
+        using var objective = new RewardObjective(selected, candidatesPerPrompt: 2, reward);
+        // The cached candidate rewards are the reward model's, row for row (computed here on the untrimmed batch).
+        var r = reward.Rewards(candidates).data<double>().ToArray();
+        Assert.True(r.Distinct().Count() == 3, "rewards are degenerate");
+        var expected = new[] { r[0], r[1], r[2], r[0] };
+        Assert.Equal(expected, objective.CandidateRewards.reshape(-1).data<double>().ToArray(), new ToleranceComparer(1e-12));
+
+        // J = -mean over prompts of sum_j softmax(lp)_j r_j, with log-probs summed token by token here.
         using var policy = new Gpt2LM(ModelTestKit.TinyGpt2, dtype: ScalarType.Float64, seed: 5);
-        Assert.True(double.IsFinite(objective.Objective(policy).item<double>()));
+        var lp = U2A.Core.Tests.Shared.Fixtures.LogProbsByHand(policy, selected).Sum;
+        double j = 0;
+        for (int p = 0; p < 2; p++)
+        {
+            double a = lp[2 * p], b = lp[2 * p + 1], m = Math.Max(a, b);
+            double wa = Math.Exp(a - m), wb = Math.Exp(b - m);
+            j -= (wa * expected[2 * p] + wb * expected[2 * p + 1]) / (wa + wb) / 2;
+        }
+        Assert.Equal(j, objective.Objective(policy).item<double>(), 10);
     }
 
     private static TokenBatch Select(TokenBatch b, params long[] rows) => b.Select(rows);

@@ -223,11 +223,17 @@ public sealed class BilevelOptimizerTests : IDisposable
     public void Forget_bound_stops_an_inner_run_after_the_patience_steps()
     {
         using var s = Make();
-        // Any forget NLL exceeds -1, so the bound is passed from the first step: the run stops after 2 steps.
+        // Any forget NLL exceeds -1, so the bound is passed from the first step: the run stops after `patience` steps.
         var o = Options(outer: 1, inner: 10);
         var result = Optimizer(s, o with { Inner = o.Inner with { MaxForgetNll = -1, ForgetBoundPatience = 2 } }).Run();
         Assert.Equal(2, result.History[1].InnerSteps);
-        Assert.True(result.History[1].ForgetNll > -1);
+        using var t = Make();
+        var three = Optimizer(t, o with { Inner = o.Inner with { MaxForgetNll = -1, ForgetBoundPatience = 3 } }).Run();
+        Assert.Equal(3, three.History[1].InnerSteps);
+        // A bound above every forget NLL seen is never passed: the run takes all 10 steps.
+        using var u = Make();
+        var never = Optimizer(u, o with { Inner = o.Inner with { MaxForgetNll = 1e6, ForgetBoundPatience = 2 } }).Run();
+        Assert.Equal(10, never.History[1].InnerSteps);
     }
 
     [Fact]

@@ -39,6 +39,66 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void AdamW_uses_the_configured_betas_epsilon_and_decoupled_weight_decay()
+    {
+        // loss = sum(c * p): the gradient is c at every step. Non-default settings, each large enough to show in the update.
+        const double lr = 0.1, b1 = 0.5, b2 = 0.8, eps = 0.1, wd = 0.2;
+        double[] c = { 3.0, 0.5 }, expected = { 1.0, -2.0 }, m = new double[2], v = new double[2];
+        using var ct = tensor(c);
+        using var p = new Parameter(tensor(expected.ToArray()));
+        var options = new TrainingLoopOptions
+        {
+            Optimizer = new OptimizerSettings { Kind = OptimizerKind.AdamW, LearningRate = lr, Beta1 = b1, Beta2 = b2, Epsilon = eps, WeightDecay = wd },
+            Schedule = LearningRateSchedule.Constant(),
+        };
+        using var loop = new TrainingLoop(new[] { p }, 3, options);
+        for (int t = 1; t <= 3; t++)
+        {
+            loop.Step((_, _) => (ct * p).sum());
+            for (int i = 0; i < 2; i++)
+            {
+                // Loshchilov & Hutter: p <- p (1 - lr wd) - lr m_hat / (sqrt(v_hat) + eps), bias-corrected moments.
+                m[i] = b1 * m[i] + (1 - b1) * c[i];
+                v[i] = b2 * v[i] + (1 - b2) * c[i] * c[i];
+                double mHat = m[i] / (1 - Math.Pow(b1, t)), vHat = v[i] / (1 - Math.Pow(b2, t));
+                expected[i] = expected[i] * (1 - lr * wd) - lr * mHat / (Math.Sqrt(vHat) + eps);
+            }
+            var actual = p.detach().data<double>().ToArray();
+            Assert.Equal(expected[0], actual[0], 12);
+            Assert.Equal(expected[1], actual[1], 12);
+        }
+    }
+
+    [Fact]
+    public void Sgd_uses_the_configured_momentum_and_l2_weight_decay()
+    {
+        // g = c + wd p; buf = g at step 1, then momentum * buf + g; p <- p - lr buf (PyTorch SGD, no dampening).
+        const double lr = 0.1, momentum = 0.5, wd = 0.2;
+        double[] c = { 3.0, 0.5 }, expected = { 1.0, -2.0 }, buf = new double[2];
+        using var ct = tensor(c);
+        using var p = new Parameter(tensor(expected.ToArray()));
+        var options = new TrainingLoopOptions
+        {
+            Optimizer = new OptimizerSettings { Kind = OptimizerKind.Sgd, LearningRate = lr, Momentum = momentum, WeightDecay = wd },
+            Schedule = LearningRateSchedule.Constant(),
+        };
+        using var loop = new TrainingLoop(new[] { p }, 3, options);
+        for (int t = 1; t <= 3; t++)
+        {
+            loop.Step((_, _) => (ct * p).sum());
+            for (int i = 0; i < 2; i++)
+            {
+                double g = c[i] + wd * expected[i];
+                buf[i] = t == 1 ? g : momentum * buf[i] + g;
+                expected[i] -= lr * buf[i];
+            }
+            var actual = p.detach().data<double>().ToArray();
+            Assert.Equal(expected[0], actual[0], 12);
+            Assert.Equal(expected[1], actual[1], 12);
+        }
+    }
+
+    [Fact]
     public void Accumulating_two_micro_batches_equals_one_batch_of_their_union()
     {
         using var scope = NewDisposeScope();

@@ -39,6 +39,19 @@ public class TokenGeneratorTests
         // Each row of the batch generates what it generates alone (left padding does not leak).
         for (int i = 0; i < Prompts.Length; i++)
             Assert.Equal(TokenGenerator.Generate(model, new[] { Prompts[i] }, options).Tokens[0], cached.Tokens[i]);
+        // Both equal greedy decoding written out here: the argmax of a full forward pass, one token at a time (so the
+        // agreement above is not two runs of the same wrong choice).
+        for (int i = 0; i < Prompts.Length; i++)
+        {
+            var ids = Prompts[i].ToList();
+            for (int n = 0; n < 10; n++)
+            {
+                using var step = NewDisposeScope();
+                var row = tensor(ids.ToArray()).unsqueeze(0);
+                ids.Add(model.Forward(row, ones_like(row))[0, -1].argmax().item<long>());
+            }
+            Assert.Equal(ids.Skip(Prompts[i].Count), cached.Tokens[i]);
+        }
     }
 
     [Theory]
