@@ -27,8 +27,9 @@ internal readonly struct HfJson(JsonElement element, string file, string path)
             var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
             {
+                var kind = doc.RootElement.ValueKind;
                 doc.Dispose();
-                throw new TokenizerFileException(file, "$", $"expected a JSON object, found {doc.RootElement.ValueKind}.");
+                throw new TokenizerFileException(file, "$", $"expected a JSON object, found {kind}.");
             }
             return doc;
         }
