@@ -29,6 +29,7 @@ internal sealed class HfBpeModel
     private readonly bool _fuseUnk;
     private readonly bool _ignoreMerges;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private int _cacheCount; // ConcurrentDictionary.Count takes every lock: counted here instead
 
     [ThreadStatic] private static PriorityQueue<(int Pos, int NewId), long>? t_queue;
 
@@ -63,7 +64,8 @@ internal sealed class HfBpeModel
             return;
         }
         var ids = EncodeUncached(word, byteLevel);
-        if (word.Length <= MaxCachedWordLength && _cache.Count < MaxCacheEntries) _cache.TryAdd(word, ids);
+        if (word.Length <= MaxCachedWordLength && Volatile.Read(ref _cacheCount) < MaxCacheEntries && _cache.TryAdd(word, ids))
+            Interlocked.Increment(ref _cacheCount);
         output.AddRange(ids);
     }
 
@@ -114,6 +116,7 @@ internal sealed class HfBpeModel
     {
         int n = symbols.Count;
         if (n <= 1) return symbols.ToArray();
+        if (n <= 48) return MergeByScan(symbols);
         var ids = symbols.ToArray();
         var prev = new int[n];
         var next = new int[n];
@@ -145,6 +148,34 @@ internal sealed class HfBpeModel
         int r = 0;
         for (int k = 0; k >= 0; k = next[k]) result[r++] = ids[k];
         return result;
+    }
+
+    /// <summary>
+    /// The same merges as the heap for short words: repeatedly the pair of lowest rank, leftmost on ties. (A queued pair
+    /// whose neighbours have changed since spans a different substring, so it cannot carry the new pair's merged id: the
+    /// heap's stale-entry check makes both orders identical.)
+    /// </summary>
+    private int[] MergeByScan(List<int> symbols)
+    {
+        Span<int> ids = stackalloc int[symbols.Count];
+        for (int k = 0; k < ids.Length; k++) ids[k] = symbols[k];
+        int n = ids.Length;
+        while (n > 1)
+        {
+            int best = -1, bestRank = int.MaxValue, bestId = 0;
+            for (int k = 0; k + 1 < n; k++)
+                if (_merges.TryGetValue(Key(ids[k], ids[k + 1]), out var m) && m.Rank < bestRank)
+                {
+                    best = k;
+                    bestRank = m.Rank;
+                    bestId = m.NewId;
+                }
+            if (best < 0) break;
+            ids[best] = bestId;
+            ids.Slice(best + 2, n - best - 2).CopyTo(ids.Slice(best + 1));
+            n--;
+        }
+        return ids[..n].ToArray();
     }
 
     private static long Priority(int rank, int pos) => ((long)rank << 32) | (uint)pos;
