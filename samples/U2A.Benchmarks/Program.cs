@@ -17,6 +17,8 @@ using static TorchSharp.torch;
 // with all weights trainable and with LoRA adapters only. Prints figures; it is not a test and asserts nothing.
 // CPU only: the repository's applications get the CPU libtorch backend.
 // Usage: dotnet run --project samples/U2A.Benchmarks -c Release [-- --quick] [--n N] [--pairs P] [--reps R] [--seed S] [--vocab V]
+// Tokenizer throughput instead: dotnet run --project samples/U2A.Benchmarks -c Release -- --tokenizer-only (see TokenizerBench.cs)
+if (args.Contains("--tokenizer-only")) return TokenizerBench.Run(args);
 var options = BenchOptions.Parse(args);
 var device = CPU;
 var total = Stopwatch.StartNew();
