@@ -1,21 +1,5 @@
 namespace U2A.Core.Tokenization;
 
-/// <summary>The roles a <see cref="ChatMessage"/> may have.</summary>
-public static class ChatRole
-{
-    /// <summary>The system prompt.</summary>
-    public const string System = "system";
-
-    /// <summary>The user's turn.</summary>
-    public const string User = "user";
-
-    /// <summary>The model's turn.</summary>
-    public const string Assistant = "assistant";
-
-    /// <summary>Whether <paramref name="role"/> is one of the three roles.</summary>
-    public static bool IsKnown(string? role) => role is System or User or Assistant;
-}
-
 /// <summary>One message of a conversation, as Hugging Face chat templates take it (<c>{"role", "content"}</c>).</summary>
 /// <param name="Role"><see cref="ChatRole.System"/>, <see cref="ChatRole.User"/> or <see cref="ChatRole.Assistant"/>.</param>
 /// <param name="Content">The text, rendered as the template renders it (some templates trim it).</param>

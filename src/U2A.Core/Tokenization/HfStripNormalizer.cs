@@ -1,0 +1,10 @@
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace U2A.Core.Tokenization;
+
+internal sealed class HfStripNormalizer(bool left, bool right) : HfNormalizer
+{
+    public override string Normalize(string text, bool continuation) =>
+        left && right ? text.Trim() : left ? text.TrimStart() : right ? text.TrimEnd() : text;
+}
