@@ -20,6 +20,8 @@ public sealed class PipelineOptions
     public Option<string?> Template { get; } = new("--template") { Description = "prompt template: plain, human-assistant, chatml (default: plain for hh-rlhf, else human-assistant)" };
     /// <summary>--max-length.</summary>
     public Option<int> MaxLength { get; } = new("--max-length") { Description = "longest sequence in tokens; prompts are cut from the left", DefaultValueFactory = _ => 512 };
+    /// <summary>--truncation.</summary>
+    public Option<string> Truncation { get; } = new("--truncation") { Description = "over --max-length: prompt (cut the prompt from the left), response (then the response from the right), none (error)", DefaultValueFactory = _ => "prompt" };
     /// <summary>--unlearner.</summary>
     public Option<string> Unlearner { get; } = new("--unlearner") { Description = "ga, graddiff, npo, simnpo", DefaultValueFactory = _ => "npo" };
     /// <summary>--unlearner-beta.</summary>
@@ -62,7 +64,7 @@ public sealed class PipelineOptions
     /// <summary>Adds every option to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Model, Pool, Prefs, Format, PrefsFormat, Template, MaxLength, Unlearner, UnlearnerBeta, DpoBeta,
+        foreach (var o in new Option[] { Model, Pool, Prefs, Format, PrefsFormat, Template, MaxLength, Truncation, Unlearner, UnlearnerBeta, DpoBeta,
                      Regularizer, Estimator, Damping, EstimatorIterations, NeumannAlpha, Scoring, ChunkSize, HessianBatch, Full, LoraRank, LoraAlpha, Targets, Seed })
             command.Options.Add(o);
     }
@@ -71,7 +73,7 @@ public sealed class PipelineOptions
     public PipelineSettings Read(ParseResult r) => new PipelineSettings
     {
         ModelDir = r.GetValue(Model)!, PoolFile = r.GetValue(Pool), PrefsFile = r.GetValue(Prefs),
-        Format = r.GetValue(Format)!, PrefsFormat = r.GetValue(PrefsFormat), Template = r.GetValue(Template), MaxLength = r.GetValue(MaxLength),
+        Format = r.GetValue(Format)!, PrefsFormat = r.GetValue(PrefsFormat), Template = r.GetValue(Template), MaxLength = r.GetValue(MaxLength), Truncation = r.GetValue(Truncation)!,
         Unlearner = r.GetValue(Unlearner)!, UnlearnerBeta = r.GetValue(UnlearnerBeta), DpoBeta = r.GetValue(DpoBeta), Regularizer = r.GetValue(Regularizer),
         Estimator = r.GetValue(Estimator)!, Damping = r.GetValue(Damping), EstimatorIterations = r.GetValue(EstimatorIterations),
         NeumannAlpha = r.GetValue(NeumannAlpha), ScoringMethod = r.GetValue(Scoring)!, ChunkSize = r.GetValue(ChunkSize),

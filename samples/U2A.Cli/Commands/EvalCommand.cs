@@ -21,7 +21,7 @@ public static class EvalCommand
         var reference = new Option<string?>("--reference") { Description = "pi_ref as another model folder (e.g. the start of a --full run); default: the model without the adapter, or the model itself" };
         var output = new Option<string?>("--out") { Description = "also write the numbers as JSON to this file" };
         var command = new Command("eval", "J (DPO loss against pi_ref), preference accuracy, and the forget NLL of the pool.");
-        foreach (var o in new Option[] { p.Model, adapter, reference, p.Prefs, p.Pool, p.Format, p.PrefsFormat, p.Template, p.MaxLength, p.DpoBeta, output })
+        foreach (var o in new Option[] { p.Model, adapter, reference, p.Prefs, p.Pool, p.Format, p.PrefsFormat, p.Template, p.MaxLength, p.Truncation, p.DpoBeta, output })
             command.Options.Add(o);
         common.AddTo(command);
         command.SetAction(r => run(r, ctx => Execute(ctx, ReadSettings(r, p, adapter), r.GetValue(adapter), r.GetValue(reference), r.GetValue(output))));
@@ -31,7 +31,7 @@ public static class EvalCommand
     private static PipelineSettings ReadSettings(ParseResult r, PipelineOptions p, Option<string?> adapter) => new PipelineSettings
         {
             ModelDir = r.GetValue(p.Model)!, PrefsFile = r.GetValue(p.Prefs), PoolFile = r.GetValue(p.Pool), Format = r.GetValue(p.Format)!,
-            PrefsFormat = r.GetValue(p.PrefsFormat), Template = r.GetValue(p.Template), MaxLength = r.GetValue(p.MaxLength), DpoBeta = r.GetValue(p.DpoBeta),
+            PrefsFormat = r.GetValue(p.PrefsFormat), Template = r.GetValue(p.Template), MaxLength = r.GetValue(p.MaxLength), Truncation = r.GetValue(p.Truncation)!, DpoBeta = r.GetValue(p.DpoBeta),
             Full = r.GetValue(adapter) is null,
         }.Validate();
 

@@ -28,6 +28,9 @@ public sealed record PipelineSettings
     public string? Template { get; init; }
     /// <summary>Longest sequence in tokens (prompts are cut from the left).</summary>
     public int MaxLength { get; init; } = 512;
+    /// <summary>What to cut from a sequence over <see cref="MaxLength"/>: prompt (the prompt from the left; a response that does not fit
+    /// is an error), response (then also the response from the right), none (an error).</summary>
+    public string Truncation { get; init; } = "prompt";
     /// <summary>ga, graddiff, npo, simnpo.</summary>
     public string Unlearner { get; init; } = "npo";
     /// <summary>NPO / SimNPO beta; null: the strategy's default (NPO 0.1, SimNPO 4.5).</summary>
@@ -79,7 +82,7 @@ public sealed record PipelineSettings
     /// <summary>Every score-relevant option as one line: part of the fingerprint and written into direction and report files.</summary>
     public string CanonicalOptions(string modelType) => string.Join(";", new[]
     {
-        $"format={Format}", $"prefs_format={EffectivePrefsFormat}", $"template={Template ?? "auto"}", $"max_length={MaxLength}",
+        $"format={Format}", $"prefs_format={EffectivePrefsFormat}", $"template={Template ?? "auto"}", $"max_length={MaxLength}", $"truncation={Truncation}",
         $"unlearner={Unlearner}", $"unlearner_beta={(UnlearnerBeta is { } b ? R(b) : "default")}", $"dpo_beta={R(DpoBeta)}", $"regularizer={R(Regularizer)}",
         $"estimator={Estimator}", $"damping={R(Damping)}", $"estimator_iterations={EstimatorIterations}", $"neumann_alpha={R(NeumannAlpha)}",
         $"scoring={ScoringMethod}", $"chunk={ChunkSize}", $"hessian_batch={HessianBatchSize}",
@@ -96,6 +99,7 @@ public sealed record PipelineSettings
         Check(PrefsFormat is null || DataFiles.Formats.Contains(PrefsFormat), "--prefs-format", $"unknown format '{PrefsFormat}' (expected {string.Join(", ", DataFiles.Formats)}).");
         _ = PromptTemplate;
         Check(MaxLength >= 2, "--max-length", $"must be at least 2, got {MaxLength}.");
+        Check(Truncations.Contains(Truncation), "--truncation", $"unknown truncation '{Truncation}' (expected {string.Join(", ", Truncations)}).");
         Check(Unlearners.Contains(Unlearner), "--unlearner", $"unknown unlearner '{Unlearner}' (expected {string.Join(", ", Unlearners)}).");
         Check(UnlearnerBeta is null or > 0, "--unlearner-beta", $"must be positive, got {UnlearnerBeta}.");
         Check(DpoBeta > 0, "--dpo-beta", $"must be positive, got {DpoBeta}.");
@@ -113,6 +117,15 @@ public sealed record PipelineSettings
         return this;
     }
 
+    /// <summary>Truncation names.</summary>
+    public static readonly string[] Truncations = ["prompt", "response", "none"];
+    /// <summary>The library's truncation policy.</summary>
+    public U2A.Core.Data.TruncationPolicy TruncationPolicy => Truncation switch
+    {
+        "prompt" => U2A.Core.Data.TruncationPolicy.TruncatePromptLeft,
+        "response" => U2A.Core.Data.TruncationPolicy.TruncatePromptLeftThenResponseRight,
+        _ => U2A.Core.Data.TruncationPolicy.Fail,
+    };
     /// <summary>Unlearner names.</summary>
     public static readonly string[] Unlearners = ["ga", "graddiff", "npo", "simnpo"];
     /// <summary>Estimator names.</summary>

@@ -28,7 +28,7 @@ public sealed class Session : IDisposable
         if (lora is not null) Reference = lora.AsReferencePolicy();
         else Reference = _snapshot = new ParameterSnapshotReference(baseModel);
         Collator = new SequenceCollator(new PromptResponseEncoder(tokenizer, settings.PromptTemplate),
-            new CollateOptions { MaxLength = settings.MaxLength, Device = baseModel.Device });
+            new CollateOptions { MaxLength = settings.MaxLength, Truncation = settings.TruncationPolicy, Device = baseModel.Device });
     }
 
     /// <summary>The settings.</summary>
