@@ -12,6 +12,13 @@ public static class DataFiles
     /// generic JSONL <c>{"prompt", "response"}</c>. Bad records are skipped and counted.</summary>
     public static (IReadOnlyList<NegativeExample> Records, int Skipped) ReadPool(string path, string format, string option = "--pool")
     {
+        var (records, skipped) = ReadPoolRecords(path, format, option);
+        if (records.Count == 0) throw new CliFailure($"{path}: the pool holds no negatives ({skipped} bad records skipped; is --format right?).");
+        return (records, skipped);
+    }
+
+    private static (IReadOnlyList<NegativeExample> Records, int Skipped) ReadPoolRecords(string path, string format, string option)
+    {
         CheckFile(path, option);
         var options = new DatasetReadOptions { BadRecords = BadRecordPolicy.Skip };
         switch (format)
@@ -26,6 +33,13 @@ public static class DataFiles
 
     /// <summary>The preference pairs of a file (generic JSONL: <c>{"prompt", "chosen", "rejected"}</c>; PKU: safer response chosen).</summary>
     public static (IReadOnlyList<PreferencePair> Records, int Skipped) ReadPairs(string path, string format, string option = "--prefs")
+    {
+        var (records, skipped) = ReadPairRecords(path, format, option);
+        if (records.Count == 0) throw new CliFailure($"{path}: the preference file holds no pairs ({skipped} bad records skipped; is --prefs-format right?).");
+        return (records, skipped);
+    }
+
+    private static (IReadOnlyList<PreferencePair> Records, int Skipped) ReadPairRecords(string path, string format, string option)
     {
         CheckFile(path, option);
         var options = new DatasetReadOptions { BadRecords = BadRecordPolicy.Skip };
