@@ -48,6 +48,7 @@ public static class ScoreCommand
         using var session = Session.Open(settings, ctx.Device);
         var fingerprint = Fingerprint.Compute(session, settings.PoolFile!, settings.PrefsFile!);
         double[] scores = [];
+        double scoringSeconds = 0;
         if (end > start)
         {
             using var pool = session.Pool(directionFile is null ? records : records.Skip(start).Take(end - start).ToArray(), session.NeedsReference);
@@ -71,11 +72,13 @@ public static class ScoreCommand
                 }
                 using (v)
                 {
+                    var scoringClock = Stopwatch.StartNew();
                     scores = ctx.Reporter.Progress(task =>
                     {
                         var bar = task($"scoring {end - start} examples", end - start);
                         return ScoringPipeline.Score(view, v, settings.CreateScorer(), end - start, done => bar.Report(done), ctx.Cancellation);
                     });
+                    scoringSeconds = scoringClock.Elapsed.TotalSeconds;
                 }
             }
             finally
@@ -91,7 +94,8 @@ public static class ScoreCommand
         {
             ("scores", path), ("examples", $"{rows.Length} of {records.Count}"), ("positive (unlearning helps J)", rows.Count(r => r.Score > 0).ToString()),
             ("top", string.Join(", ", rows.OrderByDescending(r => r.Score).Take(3).Select(r => $"#{r.Index} {r.Score:G4}"))),
-            ("fingerprint", fingerprint.Combined[..16]), ("time", $"{seconds:F1} s"),
+            ("fingerprint", fingerprint.Combined[..16]),
+            ("time", $"{seconds:F1} s in all; scoring {scoringSeconds:F2} s = {(rows.Length == 0 ? 0 : scoringSeconds / rows.Length):F3} s per example"),
         });
         return 0;
     }
