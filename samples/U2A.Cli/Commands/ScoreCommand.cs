@@ -48,7 +48,7 @@ public static class ScoreCommand
         using var session = Session.Open(settings, ctx.Device);
         var fingerprint = Fingerprint.Compute(session, settings.PoolFile!, settings.PrefsFile!);
         double[] scores = [];
-        double scoringSeconds = 0;
+        double scoringSeconds = 0, scoringCpuSeconds = 0;
         if (end > start)
         {
             using var pool = session.Pool(directionFile is null ? records : records.Skip(start).Take(end - start).ToArray(), session.NeedsReference);
@@ -73,12 +73,14 @@ public static class ScoreCommand
                 using (v)
                 {
                     var scoringClock = Stopwatch.StartNew();
+                    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                     scores = ctx.Reporter.Progress(task =>
                     {
                         var bar = task($"scoring {end - start} examples", end - start);
                         return ScoringPipeline.Score(view, v, settings.CreateScorer(), end - start, done => bar.Report(done), ctx.Cancellation);
                     });
                     scoringSeconds = scoringClock.Elapsed.TotalSeconds;
+                    scoringCpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
                 }
             }
             finally
@@ -95,7 +97,8 @@ public static class ScoreCommand
             ("scores", path), ("examples", $"{rows.Length} of {records.Count}"), ("positive (unlearning helps J)", rows.Count(r => r.Score > 0).ToString()),
             ("top", string.Join(", ", rows.OrderByDescending(r => r.Score).Take(3).Select(r => $"#{r.Index} {r.Score:G4}"))),
             ("fingerprint", fingerprint.Combined[..16]),
-            ("time", $"{seconds:F1} s in all; scoring {scoringSeconds:F2} s = {(rows.Length == 0 ? 0 : scoringSeconds / rows.Length):F3} s per example"),
+            ("time", $"{seconds:F1} s in all; scoring {scoringSeconds:F2} s = {(rows.Length == 0 ? 0 : scoringSeconds / rows.Length):F3} s per example " +
+                $"(process CPU time {(rows.Length == 0 ? 0 : scoringCpuSeconds / rows.Length):F3} s per example)"),
         });
         return 0;
     }

@@ -74,7 +74,7 @@ public sealed class Reporter
     }
 }
 
-/// <summary>One progress bar (or, with <c>--quiet</c>, a log line about every tenth of the way).</summary>
+/// <summary>One progress bar (or, with <c>--quiet</c>, a log line at every tenth of the way, with the latest description).</summary>
 public sealed class ProgressTask
 {
     private readonly TextWriter? _plain;
@@ -104,7 +104,7 @@ public sealed class ProgressTask
             return;
         }
         int decile = Total <= 0 ? 10 : (int)Math.Floor(10 * Math.Min(value, Total) / Total);
-        if (decile != _lastDecile || description is not null)
+        if (decile != _lastDecile)
         {
             _lastDecile = decile;
             _plain!.WriteLine($"{_description}: {value:0.##}/{Total:0.##}");
