@@ -17,7 +17,7 @@ public sealed class PipelineOptions
     /// <summary>--prefs-format.</summary>
     public Option<string?> PrefsFormat { get; } = new("--prefs-format") { Description = "format of the preference file (default: --format)" };
     /// <summary>--template.</summary>
-    public Option<string?> Template { get; } = new("--template") { Description = "prompt template: plain, human-assistant, chatml (default: plain for hh-rlhf, else human-assistant)" };
+    public Option<string?> Template { get; } = new("--template") { Description = "prompt format: model (the folder's chat template from tokenizer_config.json: Qwen3/ChatML, Llama 3), plain, human-assistant, chatml (default: plain for hh-rlhf, else human-assistant)" };
     /// <summary>--max-length.</summary>
     public Option<int> MaxLength { get; } = new("--max-length") { Description = "longest sequence in tokens; prompts are cut from the left", DefaultValueFactory = _ => 512 };
     /// <summary>--truncation.</summary>

@@ -19,49 +19,34 @@ public static class ModelFolder
     }
 
     /// <summary>
-    /// The tokenizer of a model folder. The one place the CLI chooses a tokenizer: today <c>vocab.json</c> + <c>merges.txt</c>
-    /// (byte-level BPE, EOS / BOS / pad from <c>tokenizer_config.json</c> or <c>special_tokens_map.json</c>, else
-    /// <c>&lt;|endoftext|&gt;</c>) or a SentencePiece <c>tokenizer.model</c>. A <c>tokenizer.json</c>-only folder is refused
-    /// until the library's tokenizer.json loader replaces this function's body.
+    /// The tokenizer of a model folder: the library's <see cref="TokenizerLoader.FromFolder"/>, which reads <c>tokenizer.json</c>,
+    /// else <c>tokenizer.model</c> (SentencePiece), else <c>vocab.json</c> + <c>merges.txt</c>, with BOS / EOS / pad from
+    /// <c>tokenizer_config.json</c>.
     /// </summary>
-    /// <exception cref="UsageException">The folder holds no tokenizer this function can read.</exception>
+    /// <exception cref="UsageException">The folder holds no tokenizer the library reads, or its tokenizer file is malformed.</exception>
     public static ITextTokenizer LoadTokenizer(string directory, string option = "--model")
     {
-        string vocab = Path.Combine(directory, "vocab.json"), merges = Path.Combine(directory, "merges.txt");
-        if (File.Exists(vocab) && File.Exists(merges))
+        try
         {
-            var special = SpecialTokens(directory);
-            return MlTokenizer.FromBpe(vocab, merges, special.GetValueOrDefault("eos_token") ?? "<|endoftext|>",
-                special.GetValueOrDefault("bos_token"), special.GetValueOrDefault("pad_token"));
+            return TokenizerLoader.FromFolder(directory);
         }
-        string sentencePiece = Path.Combine(directory, "tokenizer.model");
-        if (File.Exists(sentencePiece)) return MlTokenizer.FromSentencePiece(sentencePiece);
-        string hint = File.Exists(Path.Combine(directory, "tokenizer.json"))
-            ? " It holds tokenizer.json, which this version cannot read yet."
-            : "";
-        throw new UsageException(option, $"the model folder '{directory}' holds no tokenizer this tool reads (vocab.json + merges.txt, or tokenizer.model).{hint}");
+        catch (Exception e) when (e is TokenizerFileException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException)
+        {
+            throw new UsageException(option, $"the tokenizer of the model folder '{directory}' cannot be read: {e.Message}");
+        }
     }
 
-    /// <summary>eos_token, bos_token and pad_token from tokenizer_config.json, else special_tokens_map.json (string or {"content": ...}).</summary>
-    private static Dictionary<string, string?> SpecialTokens(string directory)
+    /// <summary>The folder's chat format, recognised from the <c>chat_template</c> of its <c>tokenizer_config.json</c>.</summary>
+    /// <exception cref="UsageException">No config, no template, or a template this version does not recognise (the message says how to supply one).</exception>
+    public static ChatFormat LoadChatFormat(string directory, string option = "--template")
     {
-        var result = new Dictionary<string, string?>();
-        foreach (var file in new[] { "tokenizer_config.json", "special_tokens_map.json" })
+        try
         {
-            string path = Path.Combine(directory, file);
-            if (!File.Exists(path)) continue;
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            foreach (var key in new[] { "eos_token", "bos_token", "pad_token" })
-            {
-                if (result.ContainsKey(key) || !doc.RootElement.TryGetProperty(key, out var value)) continue;
-                result[key] = value.ValueKind switch
-                {
-                    JsonValueKind.String => value.GetString(),
-                    JsonValueKind.Object when value.TryGetProperty("content", out var c) => c.GetString(),
-                    _ => null,
-                };
-            }
+            return ChatTemplate.Load(directory);
         }
-        return result;
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException or ArgumentException)
+        {
+            throw new UsageException(option, $"'--template model' needs the chat template of '{directory}': {e.Message}");
+        }
     }
 }

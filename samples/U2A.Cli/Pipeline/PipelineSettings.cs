@@ -67,13 +67,16 @@ public sealed record PipelineSettings
     /// <summary>The preference format actually used.</summary>
     public string EffectivePrefsFormat => PrefsFormat ?? Format;
 
-    /// <summary>The template actually used.</summary>
-    public PromptTemplate PromptTemplate => (Template ?? (Format == "hh-rlhf" ? "plain" : "human-assistant")) switch
+    /// <summary>Whether the prompts are formatted with the model folder's own chat template (<c>--template model</c>).</summary>
+    public bool UsesModelChatTemplate => Template == "model";
+
+    /// <summary>The template actually used (when not the model's chat template).</summary>
+    public PromptTemplate PromptTemplate => (Template is null or "model" ? (Format == "hh-rlhf" ? "plain" : "human-assistant") : Template) switch
     {
         "plain" => PromptTemplate.Plain,
         "human-assistant" => PromptTemplate.HumanAssistant,
         "chatml" => PromptTemplate.ChatMl,
-        var t => throw new UsageException("--template", $"unknown template '{t}' (expected plain, human-assistant, chatml)."),
+        var t => throw new UsageException("--template", $"unknown template '{t}' (expected model, plain, human-assistant, chatml)."),
     };
 
     /// <summary>The LoRA targets for a model type.</summary>
@@ -154,6 +157,8 @@ public sealed record PipelineSettings
     {
         Method = CreateScorer().Method,
         ChunkSize = ChunkSize,
+        // Fixed chunks: the chunk is the unit shards cut the pool into, so run, score and every shard must use the same size.
+        MemoryBudgetBytes = null,
         HessianBatchSize = HessianBatchSize,
     };
 

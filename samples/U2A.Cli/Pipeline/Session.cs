@@ -27,7 +27,10 @@ public sealed class Session : IDisposable
         Tokenizer = tokenizer;
         if (lora is not null) Reference = lora.AsReferencePolicy();
         else Reference = _snapshot = new ParameterSnapshotReference(baseModel);
-        Collator = new SequenceCollator(new PromptResponseEncoder(tokenizer, settings.PromptTemplate),
+        var encoder = settings.UsesModelChatTemplate
+            ? new PromptResponseEncoder(tokenizer, ModelFolder.LoadChatFormat(settings.ModelDir))
+            : new PromptResponseEncoder(tokenizer, settings.PromptTemplate);
+        Collator = new SequenceCollator(encoder,
             new CollateOptions { MaxLength = settings.MaxLength, Truncation = settings.TruncationPolicy, Device = baseModel.Device });
     }
 

@@ -117,7 +117,7 @@ public static class HfConfig
     internal static int? OptionalInt(JsonObject json, string field, string source, int min = 1)
     {
         if (!json.TryGetPropertyValue(field, out var node) || node is null) return null;
-        double value = node is JsonValue v && v.TryGetValue<double>(out var d) ? d : double.NaN;
+        double value = node is JsonValue v && TryNumber(v, out var d) ? d : double.NaN;
         if (double.IsNaN(value) || value != Math.Floor(value) || value < min || value > int.MaxValue)
             throw new InvalidDataException($"{source}: field '{field}' must be an integer >= {min}, got {node.ToJsonString()}.");
         return (int)value;
@@ -126,7 +126,7 @@ public static class HfConfig
     internal static double? OptionalDouble(JsonObject json, string field, string source, bool positive = true)
     {
         if (!json.TryGetPropertyValue(field, out var node) || node is null) return null;
-        if (node is JsonValue v && v.TryGetValue<double>(out var d) && double.IsFinite(d) && (!positive || d > 0)) return d;
+        if (node is JsonValue v && TryNumber(v, out var d) && double.IsFinite(d) && (!positive || d > 0)) return d;
         throw new InvalidDataException($"{source}: field '{field}' must be a {(positive ? "positive " : "")}number, got {node.ToJsonString()}.");
     }
 
@@ -135,5 +135,14 @@ public static class HfConfig
         if (!json.TryGetPropertyValue(field, out var node) || node is null) return null;
         if (node is JsonValue v && v.TryGetValue<bool>(out var b)) return b;
         throw new InvalidDataException($"{source}: field '{field}' must be true or false, got {node.ToJsonString()}.");
+    }
+
+    /// <summary>A JSON number as a double, whether the node came from parsed text or from a .NET value (an int set in code,
+    /// whose <c>TryGetValue&lt;double&gt;</c> is false).</summary>
+    private static bool TryNumber(JsonValue v, out double value)
+    {
+        value = double.NaN;
+        return v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            && double.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out value);
     }
 }
