@@ -345,7 +345,7 @@ internal static class MisuseMatrix
         W("run/nan-unlearner", typeof(BilevelNumericalException), ["non-finite"], w => w.Run(new MisbehavingUnlearner("NanGA", p => p.Mean * double.NaN))),
         W("run/nan-objective", typeof(BilevelNumericalException), ["objective", "NaN"], w => w.Run(scorer: new MisbehavingScorer("NanJ", m => w.Dpo.Objective(m) * double.NaN))),
         W("run/nan-pa-score", typeof(BilevelNumericalException), ["PA score", "NaN"], w => w.Run(scorer: new MisbehavingScorer("NanPA", m => w.Dpo.Objective(m), _ => double.NaN))),
-        W("run/unlearner-returns-a-mean", Invalid, ["MeanGA", "shape []", "[4]"], w => w.Run(MisbehavingUnlearner.Scalar())),
+        W("run/unlearner-returns-a-mean", Invalid, ["MeanGA", "shape []", "one loss"], w => w.Run(MisbehavingUnlearner.Scalar())),
         W("run/finite-differences/detached-unlearner", Invalid, ["DetachedGA", "no autograd graph"], w => w.Run(MisbehavingUnlearner.Detached(), options: MisuseWorld.FastOptions(ScoringMethod.FiniteDifference))),
         W("run/selector-repeats-an-index", Arg, ["Indices[1] = 0", "twice"], w => w.Run(selector: new MisbehavingSelector("Twice", _ => new SelectionResult([0, 0], [0.5, 0.5])))),
         W("run/selector-weights-off-the-simplex", Arg, ["sum to 2"], w => w.Run(selector: new MisbehavingSelector("Heavy", _ => new SelectionResult([0, 1], [1.0, 1.0])))),
