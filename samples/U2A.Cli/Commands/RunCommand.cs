@@ -58,6 +58,7 @@ public static class RunCommand
     private static int Execute(CommandContext ctx, PipelineSettings settings, RunSettings run)
     {
         var clock = Stopwatch.StartNew();
+        if (File.Exists(run.Out)) throw new UsageException("--out", $"'{run.Out}' is a file; --out names the folder the run writes to.");
         string checkpointDir = Path.Combine(run.Out, "checkpoint");
         bool hasCheckpoint = Directory.Exists(checkpointDir) && Directory.EnumerateFileSystemEntries(checkpointDir).Any();
         if (run.Resume && !hasCheckpoint)

@@ -38,6 +38,7 @@ public static class ScoreCommand
 
     private static int Execute(CommandContext ctx, PipelineSettings settings, string outDir, string? directionFile, ShardSpec? shard)
     {
+        if (File.Exists(outDir)) throw new UsageException("--out", $"'{outDir}' is a file; --out names the folder the scores go to.");
         var clock = Stopwatch.StartNew();
         if (directionFile is not null) DirectionFile.ReadMetadata(directionFile); // fail fast on a wrong file
         var (records, skipped) = DataFiles.ReadPool(settings.PoolFile!, settings.Format);

@@ -61,6 +61,8 @@ public sealed record ScoreFile(string Fingerprint, int PoolCount, int ChunkSize,
             if (cells.Length < 2 || !int.TryParse(cells[0], NumberStyles.None, CultureInfo.InvariantCulture, out int index)
                 || !double.TryParse(cells[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double score))
                 throw new CliFailure($"{path}, line {k + 1}: expected 'index,score,source', got '{lines[k]}'.");
+            if (!double.IsFinite(score))
+                throw new CliFailure($"{path}, line {k + 1}: the score of example {index} is not finite ({cells[1]}); a scores file holds finite scores only.");
             rows.Add(new ScoreRow(index, score, cells.Length == 3 ? Unquote(cells[2]) : ""));
         }
         return new ScoreFile(Get("fingerprint"), Int("count"), Int("chunk"), shard, Int("start"), Int("end"), rows);

@@ -107,7 +107,8 @@ public sealed class HfTokenizer : ITextTokenizer
     {
         ArgumentNullException.ThrowIfNull(tokenizerJsonPath);
         var json = HfJson.ReadFile(tokenizerJsonPath, MaxTokenizerJsonBytes);
-        byte[]? config = tokenizerConfigPath is null ? null : HfJson.ReadFile(tokenizerConfigPath, MaxTokenizerConfigBytes);
+        // A null byte[] converts to an empty, non-null ReadOnlyMemory<byte>?: keep "no config" null explicitly.
+        ReadOnlyMemory<byte>? config = tokenizerConfigPath is null ? (ReadOnlyMemory<byte>?)null : HfJson.ReadFile(tokenizerConfigPath, MaxTokenizerConfigBytes);
         return FromJson(json, config, tokenizerJsonPath, tokenizerConfigPath ?? "tokenizer_config.json", eosToken);
     }
 
@@ -255,6 +256,7 @@ public sealed class HfTokenizer : ITextTokenizer
         public int PadId;
         public bool CleanUp = true;
         private Dictionary<string, int> _vocab = new(StringComparer.Ordinal);
+        private readonly Dictionary<int, string> _vocabById = new();
 
         public void Load(HfJson root, HfJson? config, string? eosOverride, string configName)
         {
@@ -266,6 +268,10 @@ public sealed class HfTokenizer : ITextTokenizer
                     int id = item.Required("id").Int(0, MaxTokenId);
                     string content = item.Required("content").String();
                     if (content.Length == 0) throw item.Required("content").Error("an added token cannot be empty.");
+                    if (_vocabById.TryGetValue(id, out var other) && other != content)
+                        throw item.Required("id").Error($"the added token {JsonQuote(content)} takes id {id}, which the vocabulary gives to {JsonQuote(other)}.");
+                    if (Added.Find(t => t.Id == id && t.Content != content) is { } clash)
+                        throw item.Required("id").Error($"the added tokens {JsonQuote(clash.Content)} and {JsonQuote(content)} share id {id}.");
                     bool special = item.OptionalBool("special", false);
                     Added.Add(new HfAddedToken(id, content, special, item.OptionalBool("single_word", false), item.OptionalBool("lstrip", false),
                         item.OptionalBool("rstrip", false), item.OptionalBool("normalized", !special)));
@@ -362,7 +368,14 @@ public sealed class HfTokenizer : ITextTokenizer
                 if (model.OptionalString(name) is { Length: > 0 } affix)
                     throw model.Required(name).Error($"\"{affix}\": a non-empty {name} is not supported.");
             var vocab = model.Required("vocab");
-            foreach (var (token, value) in vocab.Properties()) _vocab[token] = value.Int(0, MaxTokenId);
+            var byId = _vocabById;
+            foreach (var (token, value) in vocab.Properties())
+            {
+                int id = value.Int(0, MaxTokenId);
+                if (!_vocab.TryAdd(token, id)) throw value.Error($"the token {JsonQuote(token)} is listed twice in the vocabulary.");
+                if (!byId.TryAdd(id, token))
+                    throw value.Error($"id {id} is given to both {JsonQuote(byId[id])} and {JsonQuote(token)}; each id must name one token.");
+            }
 
             var merges = new Dictionary<long, (int Rank, int NewId)>();
             var list = model.Required("merges");
@@ -584,4 +597,6 @@ public sealed class HfTokenizer : ITextTokenizer
             return id;
         }
     }
+
+    private static string JsonQuote(string text) => System.Text.Json.JsonSerializer.Serialize(text);
 }

@@ -48,4 +48,15 @@ public sealed class ExitCodeTests : IDisposable
         Assert.Equal(1, bad.ExitCode);
         Assert.Contains("no negatives", bad.Error);
     }
+
+    [Theory]
+    [InlineData("score")]
+    [InlineData("run")]
+    public void An_out_that_is_a_file_exits_2_naming_the_option_before_any_work(string command)
+    {
+        var r = U2a.InProcess([command, .. _f.Common("--out", _f.Pool)]);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("--out", r.Error);
+        Assert.Contains("is a file", r.Error);
+    }
 }

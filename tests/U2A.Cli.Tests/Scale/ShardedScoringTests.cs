@@ -54,6 +54,17 @@ public sealed class ShardedScoringTests : IDisposable
         Assert.Contains($"{otherPath}: fingerprint 000000000000 differs", mismatch.Error);
         Assert.False(File.Exists(_f.Out("m4.csv")));
 
+        // A score edited to NaN by hand is refused, naming the file and line.
+        var lines = File.ReadAllLines(files[1]);
+        var cells = lines[2].Split(',', 3);
+        lines[2] = string.Join(",", cells[0], "NaN", cells[2]);
+        string nanPath = _f.Out("nan.csv");
+        File.WriteAllLines(nanPath, lines);
+        var nan = U2a.InProcess("merge", files[0], nanPath, files[2], "--out", _f.Out("m5.csv"), "--quiet");
+        Assert.Equal(1, nan.ExitCode);
+        Assert.Contains($"{nanPath}, line 3: the score of example", nan.Error);
+        Assert.False(File.Exists(_f.Out("m5.csv")));
+
         // A direction refuses a shard run with other options (here the seed), naming the differing part and the option.
         var refused = U2a.InProcess(["score", .. _f.Common("--direction", direction, "--shard", "0/3", "--out", shardDir, "--seed", "7")]);
         Assert.Equal(2, refused.ExitCode);
