@@ -7,7 +7,7 @@ namespace U2A.Cli;
 public sealed class PipelineOptions
 {
     /// <summary>--model DIR.</summary>
-    public Option<string> Model { get; } = new("--model") { Description = "Hugging Face model folder (config.json, model.safetensors, vocab.json + merges.txt or tokenizer.model)", Required = true };
+    public Option<string> Model { get; } = new("--model") { Description = "Hugging Face model folder (config.json, model.safetensors; tokenizer.json, tokenizer.model or vocab.json + merges.txt; tokenizer_config.json)", Required = true };
     /// <summary>--pool FILE.</summary>
     public Option<string> Pool { get; }
     /// <summary>--prefs FILE.</summary>
