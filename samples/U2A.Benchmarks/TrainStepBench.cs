@@ -60,6 +60,20 @@ internal static class TrainStepBench
             ("plain NLL step", () => Step(() => ResponseLogProbs.Compute(model, forget.Tokens).MeanNll.mean())),
             ("weighted GA step", () => Step(() => ga.Value(model, forget, weights))),
             ("weighted NPO step", () => Step(() => npo.Value(model, forget, weights))),
+            // The parts of the plain step, for reading its cost: the forward alone (no graph), forward + backward without
+            // the optimizer (the AdamW update is the plain step minus this).
+            ("plain: forward only", () =>
+            {
+                using var partScope = NewDisposeScope();
+                using var noGrad = no_grad();
+                ResponseLogProbs.Compute(model, forget.Tokens).MeanNll.mean().item<float>();
+            }),
+            ("plain: fwd+bwd, no AdamW", () =>
+            {
+                using var partScope = NewDisposeScope();
+                optimizer.zero_grad();
+                ResponseLogProbs.Compute(model, forget.Tokens).MeanNll.mean().backward();
+            }),
         };
         foreach (var c in cases) c.Run(); // warm-up
         var times = cases.Select(_ => new List<double>()).ToArray();
@@ -82,11 +96,14 @@ internal static class TrainStepBench
         double mfu = 6.0 * parameters * tokensPerSecond / (ceiling * 1e9);
         // Ratios are taken per round (the cases of one round ran back to back) and the median of the rounds is reported.
         double RoundRatio(int m) => Bench.Median(times[m].Zip(times[0], (x, p) => x / p));
-        Console.WriteLine($"{"step (fwd+bwd+AdamW)",-22} {"median s",9} {"best s",7} {"tokens/s",9} {"x plain",8}   rounds (s)");
+        Console.WriteLine($"{"step (fwd+bwd+AdamW)",-24} {"median s",9} {"best s",7} {"tokens/s",9} {"x plain",8}   rounds (s)");
         for (int m = 0; m < cases.Length; m++)
-            Console.WriteLine($"{cases[m].Name,-22} {Bench.Median(times[m]),9:F3} {times[m].Min(),7:F3} {b * t / Bench.Median(times[m]),9:F0} {RoundRatio(m),7:F2}x   " +
+            Console.WriteLine($"{cases[m].Name,-24} {Bench.Median(times[m]),9:F3} {times[m].Min(),7:F3} {b * t / Bench.Median(times[m]),9:F0} {RoundRatio(m),7:F2}x   " +
                 string.Join(" ", times[m].Select(x => x.ToString("F3"))));
         Console.WriteLine($"matmul ceiling after each round: {string.Join(", ", ceilings.Select(c => c.ToString("F0")))} GFLOP/s; MFU uses their median, {ceiling:F0}");
+        double forwardModelFlops = 2.0 * parameters * b * t;
+        Console.WriteLine($"forward only: {forwardModelFlops / Bench.Median(times[3]) / 1e9:F0} GFLOP/s of model FLOPs (2 x parameters x tokens), " +
+            $"{forwardModelFlops / Bench.Median(times[3]) / (ceiling * 1e9):F2} of the ceiling; AdamW update (plain minus fwd+bwd): {plain - Bench.Median(times[4]):F3} s");
         Console.WriteLine($"plain step: {tokensPerSecond:F0} tokens/s; MFU = 6 x {parameters:N0} x tokens/s / ceiling = {mfu:F3}");
         Console.WriteLine($"weighted GA / plain = {RoundRatio(1):F2}x (goal P3: at most 1.1); weighted NPO / plain = {RoundRatio(2):F2}x (goal: at most 1.2); median of per-round ratios");
         return new TrainStepResult(parameters, tokensPerSecond, mfu, RoundRatio(1), RoundRatio(2));
