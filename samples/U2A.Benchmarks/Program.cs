@@ -134,6 +134,8 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
         if (o.TrainVocab < 2 || o.TrainLayers < 1 || o.TrainSeq < 2 || o.TrainBatch < 1 || o.TrainWidth < 64 || o.TrainWidth % 64 != 0)
             throw new ArgumentException($"invalid training-step settings: --train-vocab {o.TrainVocab} (at least 2), --train-layers {o.TrainLayers} (at least 1), " +
                 $"--train-width {o.TrainWidth} (a multiple of 64), --train-seq {o.TrainSeq} (at least 2), --train-batch {o.TrainBatch} (at least 1).");
+        if (o.Out is not null && File.Exists(o.Out))
+            throw new ArgumentException($"--out {o.Out} is a file; it must be a folder (created if missing).");
         if (o.NoScoring && !o.TrainStep)
             throw new ArgumentException("--no-scoring leaves nothing to run without --train-step.");
         return o;
