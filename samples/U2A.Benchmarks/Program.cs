@@ -10,6 +10,8 @@ using U2A.Core.Models;
 using U2A.Core.Models.Gpt2;
 using U2A.Core.Models.Lora;
 using U2A.Core.Unlearning;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using static TorchSharp.torch;
 
 // Influence-scoring throughput: the per-example loop (one backward per candidate at batch size 1, as in the U2A reference
@@ -17,6 +19,8 @@ using static TorchSharp.torch;
 // with all weights trainable and with LoRA adapters only. Prints figures; it is not a test and asserts nothing.
 // CPU only: the repository's applications get the CPU libtorch backend.
 // Usage: dotnet run --project samples/U2A.Benchmarks -c Release [-- --quick] [--n N] [--pairs P] [--reps R] [--seed S] [--vocab V]
+//        [--out DIR] (also write DIR/summary.json) [--train-step] (also time training and unlearning steps, TrainStepBench.cs)
+//        [--no-scoring] [--train-vocab V] [--train-layers L] [--train-width D] [--train-seq T] [--train-batch B]
 // Tokenizer throughput instead: dotnet run --project samples/U2A.Benchmarks -c Release -- --tokenizer-only (see TokenizerBench.cs)
 if (args.Contains("--tokenizer-only")) return TokenizerBench.Run(args);
 var options = BenchOptions.Parse(args);
@@ -49,20 +53,56 @@ var methods = new (string Name, InfluenceScorer Scorer)[]
     ("finite diff, chunk 32", new InfluenceScorer(ScoringMethod.FiniteDifference, chunkSize: 32)),
 };
 
-long liveAtStart = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-Bench.RunSetting("all weights trainable", model, model, methods, options, device, forwardFlops);
-using (var lora = new LoraModel(model, new LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 8, Alpha = 16, Seed = options.Seed }))
-    Bench.RunSetting("LoRA r8 on c_attn, adapters only", lora, model, methods, options, device, forwardFlops);
-Console.WriteLine();
-Console.WriteLine($"Live tensors (leak check): {liveAtStart} before the two settings, {DisposeScopeManager.Statistics.ThreadTotalLiveCount} after");
+var scoring = new List<ScoringEntry>();
+var ceilings = new List<double>(); // the per-round ceilings of every part (summary.json: their median)
+if (!options.NoScoring)
+{
+    long liveAtStart = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+    scoring.Add(Bench.RunSetting("all weights trainable", "full", model, model, methods, options, device, forwardFlops, ceilings));
+    using (var lora = new LoraModel(model, new LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 8, Alpha = 16, Seed = options.Seed }))
+        scoring.Add(Bench.RunSetting("LoRA r8 on c_attn, adapters only", "lora", lora, model, methods, options, device, forwardFlops, ceilings));
+    Console.WriteLine();
+    Console.WriteLine($"Live tensors (leak check): {liveAtStart} before the two settings, {DisposeScopeManager.Statistics.ThreadTotalLiveCount} after");
+}
+TrainStepResult? trainStep = options.TrainStep ? TrainStepBench.Run(options, device, ceilings) : null;
 
 double ceilingAfter = Machine.MatmulGflops(device);
 Console.WriteLine($"Compute ceiling again at the end: {ceilingAfter:F1} GFLOP/s (start {ceilingBefore:F1}); total wall time {total.Elapsed.TotalSeconds:F0} s");
+if (options.Out is not null)
+{
+    if (ceilings.Count == 0) ceilings.AddRange(new[] { ceilingBefore, ceilingAfter });
+    string path = Summary.Write(options.Out, scoring, trainStep, ceilings);
+    Console.WriteLine($"Summary written to {path}");
+}
 return 0;
 
 /// <summary>Command-line settings.</summary>
 internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vocab)
 {
+    /// <summary>Folder for summary.json, or null for none.</summary>
+    public string? Out { get; init; }
+
+    /// <summary>Whether to time training and unlearning steps (TrainStepBench).</summary>
+    public bool TrainStep { get; init; }
+
+    /// <summary>Whether to skip the scoring settings.</summary>
+    public bool NoScoring { get; init; }
+
+    /// <summary>Shape of the training-step model and batch (issue 12: 6 layers, width 512, sequence 128, batch 8; GPT-2's vocabulary).</summary>
+    public int TrainVocab { get; init; } = 50257;
+
+    /// <summary>Layers of the training-step model.</summary>
+    public int TrainLayers { get; init; } = 6;
+
+    /// <summary>Width (n_embd) of the training-step model; heads are width / 64.</summary>
+    public int TrainWidth { get; init; } = 512;
+
+    /// <summary>Sequence length of the training-step batch.</summary>
+    public int TrainSeq { get; init; } = 128;
+
+    /// <summary>Rows of the training-step batch.</summary>
+    public int TrainBatch { get; init; } = 8;
+
     public static BenchOptions Parse(string[] args)
     {
         var o = new BenchOptions(N: 64, Pairs: 16, Reps: 3, Seed: 0, Vocab: 2048);
@@ -77,11 +117,27 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
                 "--reps" => o with { Reps = int.Parse(Next()) },
                 "--seed" => o with { Seed = int.Parse(Next()) },
                 "--vocab" => o with { Vocab = int.Parse(Next()) },
-                _ => throw new ArgumentException($"unknown argument '{args[i]}'; known: --quick --n --pairs --reps --seed --vocab V"),
+                "--out" => o with { Out = Next() },
+                "--train-step" => o with { TrainStep = true },
+                "--no-scoring" => o with { NoScoring = true },
+                "--train-vocab" => o with { TrainVocab = int.Parse(Next()) },
+                "--train-layers" => o with { TrainLayers = int.Parse(Next()) },
+                "--train-width" => o with { TrainWidth = int.Parse(Next()) },
+                "--train-seq" => o with { TrainSeq = int.Parse(Next()) },
+                "--train-batch" => o with { TrainBatch = int.Parse(Next()) },
+                _ => throw new ArgumentException($"unknown argument '{args[i]}'; known: --quick --n --pairs --reps --seed --vocab --out --train-step --no-scoring " +
+                    "--train-vocab --train-layers --train-width --train-seq --train-batch"),
             };
         }
         if (o.N < 1 || o.Pairs < 1 || o.Reps < 1 || o.Vocab < 2)
             throw new ArgumentException($"invalid settings {o}.");
+        if (o.TrainVocab < 2 || o.TrainLayers < 1 || o.TrainSeq < 2 || o.TrainBatch < 1 || o.TrainWidth < 64 || o.TrainWidth % 64 != 0)
+            throw new ArgumentException($"invalid training-step settings: --train-vocab {o.TrainVocab} (at least 2), --train-layers {o.TrainLayers} (at least 1), " +
+                $"--train-width {o.TrainWidth} (a multiple of 64), --train-seq {o.TrainSeq} (at least 2), --train-batch {o.TrainBatch} (at least 1).");
+        if (o.Out is not null && File.Exists(o.Out))
+            throw new ArgumentException($"--out {o.Out} is a file; it must be a folder (created if missing).");
+        if (o.NoScoring && !o.TrainStep)
+            throw new ArgumentException("--no-scoring leaves nothing to run without --train-step.");
         return o;
     }
 }
@@ -89,8 +145,8 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
 /// <summary>One benchmark setting: wire the bi-level problem, time every scoring method, print the table.</summary>
 internal static class Bench
 {
-    public static void RunSetting(string name, ICausalLM model, Gpt2LM baseModel, (string Name, InfluenceScorer Scorer)[] methods,
-        BenchOptions o, Device device, double forwardFlops)
+    public static ScoringEntry RunSetting(string name, string setting, ICausalLM model, Gpt2LM baseModel, (string Name, InfluenceScorer Scorer)[] methods,
+        BenchOptions o, Device device, double forwardFlops, List<double> allCeilings)
     {
         // TokenBatch's constructor and Select leave a few index temporaries to the enclosing scope (about 25 per setting
         // here); this scope collects them, so that the leak check at the end sees only what the setting really kept.
@@ -153,6 +209,7 @@ internal static class Bench
             ceilings.Add(Machine.MatmulGflops(device, repetitions: 5));
         }
 
+        allCeilings.AddRange(ceilings);
         double ceiling = Median(ceilings);
         double loopTime = Median(times[0]);
         double loopScale = scores[0].Max(Math.Abs);
@@ -170,6 +227,17 @@ internal static class Bench
         }
         Console.WriteLine($"matmul ceiling after each round: {string.Join(", ", ceilings.Select(c => c.ToString("F0")))} GFLOP/s; cost uses their median, {ceiling:F0} (a drop means another job took the cores)");
         Console.WriteLine($"scores (loop): min {scores[0].Min():G3}, max {scores[0].Max():G3}, mean |s| {scores[0].Average(Math.Abs):G3}");
+
+        // For summary.json: the loop, the exact path at chunk 32 and finite differences at chunk 32 (found by name, so a
+        // reordered method list cannot swap them silently). fd_ceiling_share: the model FLOPs of the two forwards per
+        // example over the finite-difference time, divided by the median per-round ceiling.
+        int exact = Array.FindIndex(methods, m => m.Name == "exact, chunk 32");
+        int fd = Array.FindIndex(methods, m => m.Name == "finite diff, chunk 32");
+        if (exact < 0 || fd < 0) throw new InvalidOperationException("the method list lost 'exact, chunk 32' or 'finite diff, chunk 32'.");
+        double exactTime = Median(times[exact]), fdTime = Median(times[fd]);
+        return new ScoringEntry(o.N, setting, loopTime, exactTime, fdTime, loopTime / exactTime, loopTime / fdTime,
+            SeedStatistics.Spearman(scores[exact], scores[0]), SeedStatistics.Spearman(scores[fd], scores[0]),
+            2.0 * o.N * forwardFlops / fdTime / (ceiling * 1e9));
     }
 
     /// <summary>Per-example losses of all N in chunks: forwards only (no graph), or each chunk's forward and the backward of its sum.</summary>
@@ -194,7 +262,8 @@ internal static class Bench
         return scorer.Score(problem, v);
     }
 
-    private static double Median(IEnumerable<double> xs)
+    /// <summary>The median (mean of the middle two for an even count).</summary>
+    public static double Median(IEnumerable<double> xs)
     {
         var s = xs.OrderBy(x => x).ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
@@ -287,4 +356,64 @@ internal static class Machine
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
         return 2.0 * n * n * n / median / 1e9;
     }
+}
+
+/// <summary>One scoring entry of summary.json (seconds are medians of the rounds; speed-ups are over the loop).</summary>
+internal sealed record ScoringEntry(int N, string Setting, double LoopSeconds, double BatchedExactSeconds, double BatchedFdSeconds,
+    double SpeedupExact, double SpeedupFd, double SpearmanExact, double SpearmanFd, double FdCeilingShare);
+
+/// <summary>Writes summary.json with the schema of issue 12; what this run did not measure is written as null.</summary>
+internal static class Summary
+{
+    public static string Write(string folder, IReadOnlyList<ScoringEntry> scoring, TrainStepResult? trainStep, IReadOnlyList<double> ceilings)
+    {
+        if (File.Exists(folder)) throw new ArgumentException($"--out {folder} is a file; it must be a folder (created if missing).");
+        Directory.CreateDirectory(folder);
+        var root = new JsonObject
+        {
+            ["machine"] = $"{Machine.CpuModel()}, {Environment.ProcessorCount} logical cores",
+            ["threads"] = get_num_threads(),
+            // The median of the per-round ceilings of this run (the start and end ceilings only if no part ran rounds).
+            ["matmul_gflops"] = Number(Bench.Median(ceilings)),
+            ["scoring"] = new JsonArray(scoring.Select(e => (JsonNode)new JsonObject
+            {
+                ["n"] = e.N,
+                ["setting"] = e.Setting,
+                ["loop_seconds"] = Number(e.LoopSeconds),
+                ["batched_exact_seconds"] = Number(e.BatchedExactSeconds),
+                ["batched_fd_seconds"] = Number(e.BatchedFdSeconds),
+                ["speedup_exact"] = Number(e.SpeedupExact),
+                ["speedup_fd"] = Number(e.SpeedupFd),
+                ["spearman_exact"] = Number(e.SpearmanExact),
+                ["spearman_fd"] = Number(e.SpearmanFd),
+                ["fd_ceiling_share"] = Number(e.FdCeilingShare),
+            }).ToArray()),
+            ["padding_waste_hh_rlhf"] = null,
+            ["train_step"] = trainStep is null ? null : new JsonObject
+            {
+                ["params"] = trainStep.Parameters,
+                ["tokens_per_second"] = Number(trainStep.TokensPerSecond),
+                ["mfu"] = Number(trainStep.Mfu),
+            },
+            ["unlearn_step_ratio"] = trainStep is null ? null : new JsonObject
+            {
+                ["ga"] = Number(trainStep.GaRatio),
+                ["npo"] = Number(trainStep.NpoRatio),
+            },
+            ["u2a_overhead_share"] = null,
+            ["memory"] = new JsonObject
+            {
+                ["live_tensor_growth"] = null,
+                ["rss_growth_ratio"] = null,
+                ["scoring_rss_ratio_1024_vs_64"] = null,
+                ["exact_vs_loop_peak_ratio"] = null,
+            },
+        };
+        string path = Path.Combine(folder, "summary.json");
+        File.WriteAllText(path, root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        return path;
+    }
+
+    // JSON has no NaN or infinity: a non-finite figure is written as null rather than invented.
+    private static JsonNode? Number(double x) => double.IsFinite(x) ? JsonValue.Create(x) : null;
 }
