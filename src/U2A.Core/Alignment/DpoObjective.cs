@@ -1,8 +1,6 @@
 using TorchSharp;
-using U2A.Core.Data;
 using U2A.Core.Influence;
 using U2A.Core.Models;
-using U2A.Core.Unlearning;
 using static TorchSharp.torch;
 
 namespace U2A.Core.Alignment;

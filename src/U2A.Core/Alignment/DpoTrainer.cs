@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using U2A.Core.Data;
 using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Training;

@@ -1,11 +1,4 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using U2A.Core.Data;
-using U2A.Core.Influence;
-using U2A.Core.Models;
 using U2A.Core.Training;
-using static TorchSharp.torch;
-using U2A.Core.Unlearning;
 
 namespace U2A.Core.Alignment;
 

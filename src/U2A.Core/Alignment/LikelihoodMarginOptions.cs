@@ -1,10 +1,3 @@
-using U2A.Core.Influence;
-using TorchSharp;
-using U2A.Core.Data;
-using U2A.Core.Models;
-using U2A.Core.Unlearning;
-using static TorchSharp.torch;
-
 namespace U2A.Core.Alignment;
 
 /// <summary>Options of <see cref="LikelihoodMarginObjective"/>.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace U2A.Core.Data;
 
 /// <summary>What a reader does with a record it cannot read.</summary>

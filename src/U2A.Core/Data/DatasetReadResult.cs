@@ -1,5 +1,3 @@
-using Microsoft.Extensions.Logging;
-
 namespace U2A.Core.Data;
 
 /// <summary>The records a reader returned, and the bad records it skipped (only under <see cref="BadRecordPolicy.Skip"/>).</summary>

@@ -1,6 +1,3 @@
-using MathNet.Numerics.Distributions;
-using MathNet.Numerics.Statistics;
-
 namespace U2A.Core.Evaluation;
 
 /// <summary>Mean, sample standard deviation and a Student-t 95% confidence interval of the mean, over n runs.</summary>

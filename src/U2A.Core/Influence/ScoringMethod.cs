@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace U2A.Core.Influence;
 
 /// <summary>How the influence scores <c>s_i = &lt;grad l_i, v&gt;</c> of all candidates are computed.</summary>

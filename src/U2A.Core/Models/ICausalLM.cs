@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using U2A.Core.Data;
 using static TorchSharp.torch;
 
 namespace U2A.Core.Models;

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary>How one role's turn is written: <c>Prefix + ResponsePrefix + content + Suffix</c>.</summary>

@@ -1,7 +1,3 @@
-using System.Text;
-using System.Text.Json;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary>An added token of a <c>tokenizer.json</c> (its <c>added_tokens</c> list).</summary>

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary><c>ByteLevel</c>: optional prefix space, optional GPT-2 split, then the pieces are read as bytes.</summary>

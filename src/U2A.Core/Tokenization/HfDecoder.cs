@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary>A decoder of <c>tokenizer.json</c>: turns the list of token strings into text pieces (Hugging Face's <c>decode_chain</c>).</summary>

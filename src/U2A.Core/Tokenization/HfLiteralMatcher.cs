@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary>A literal pattern (<c>{"String": ...}</c>): its ordinal, non-overlapping occurrences.</summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary><c>Metaspace</c>: the replacement character back to a space; the first token's leading space dropped unless the scheme is "never".</summary>

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary><c>Metaspace</c>: spaces become the replacement character (<c>▁</c>), a prefix is added per the scheme, and the text is split before each replacement character.</summary>

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary>A pre-tokenizer: splits a piece of (normalised) text into the words the model encodes one by one.</summary>

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary><c>Sequence</c>: each pre-tokenizer splits the pieces of the previous one.</summary>

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary>How a split pattern's matches (the delimiters) are kept, as in Hugging Face's <c>SplitDelimiterBehavior</c>.</summary>

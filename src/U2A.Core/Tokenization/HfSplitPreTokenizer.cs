@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary><c>Split</c>: a pattern, a delimiter behaviour and <c>invert</c>.</summary>

@@ -1,6 +1,3 @@
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary><c>Strip</c>: removes up to <c>start</c> leading and <c>stop</c> trailing occurrences of a character from each token.</summary>

@@ -1,8 +1,3 @@
-using System.Buffers;
-using System.Globalization;
-using System.Text;
-using System.Text.RegularExpressions;
-
 namespace U2A.Core.Tokenization;
 
 /// <summary>Finds the matches of a split pattern in a text: (start, end) pairs in order, not overlapping.</summary>

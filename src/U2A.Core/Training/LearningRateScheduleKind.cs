@@ -1,5 +1,3 @@
-using TorchSharp;
-
 namespace U2A.Core.Training;
 
 /// <summary>The shapes of learning-rate schedule after warm-up.</summary>

@@ -1,7 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace U2A.Core.Training;
 
 /// <summary>The optimisation algorithms a <see cref="TrainingLoop"/> can use.</summary>

@@ -1,5 +1,4 @@
 using U2A.Core.Influence;
-using U2A.Core.Data;
 using U2A.Core.Models;
 using static TorchSharp.torch;
 

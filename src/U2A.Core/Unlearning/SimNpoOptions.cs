@@ -1,6 +1,3 @@
-using U2A.Core.Models;
-using static TorchSharp.torch;
-
 namespace U2A.Core.Unlearning;
 
 /// <summary>Options of <see cref="SimNpo"/>.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace U2A.Testing.Benchmark;
 
 /// <summary>C2 for one unlearner.</summary>

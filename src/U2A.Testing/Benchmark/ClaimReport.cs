@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace U2A.Testing.Benchmark;
 
 /// <summary>The paper's claims, as read from the report (see docs/benchmark.md).</summary>

@@ -1,15 +1,3 @@
-using System.Diagnostics;
-using U2A.Core.Alignment;
-using U2A.Core.Data;
-using U2A.Core.Evaluation;
-using U2A.Core.Influence;
-using U2A.Core.Models;
-using U2A.Core.Optimization;
-using U2A.Core.Selection;
-using U2A.Core.Training;
-using U2A.Core.Unlearning;
-using static TorchSharp.torch;
-
 namespace U2A.Testing.Benchmark;
 
 /// <summary>Settings of a <see cref="SafetyBenchmark"/> run. The defaults are the benchmark's fixed design (docs/benchmark.md).</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace U2A.Testing.Benchmark;
 
 /// <summary>One seed's results, serializable (JSON) so that seeds can run in separate processes and be joined by <see cref="SafetyBenchmark.BuildReport"/>.</summary>

@@ -1,7 +1,3 @@
-using U2A.Core.Data;
-using U2A.Core.Models;
-using static TorchSharp.torch;
-
 namespace U2A.Testing;
 
 /// <summary>PA metrics of a model on a set of prompts, each averaged over the prompts.</summary>

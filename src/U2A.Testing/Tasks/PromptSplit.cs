@@ -1,11 +1,3 @@
-using U2A.Core.Data;
-using U2A.Core.Models;
-using U2A.Core.Tokenization;
-using U2A.Core.Training;
-using static TorchSharp.torch;
-using U2A.Core.Unlearning;
-using U2A.Core.Alignment;
-
 namespace U2A.Testing;
 
 /// <summary>Which split a prompt belongs to.</summary>

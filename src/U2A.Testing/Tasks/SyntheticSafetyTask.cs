@@ -1,4 +1,3 @@
-using TorchSharp;
 using U2A.Core.Data;
 using U2A.Core.Models;
 using U2A.Core.Tokenization;

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace U2A.Core.Data;
 
 /// <summary>A sequence cannot be collated under the options (too long under <see cref="TruncationPolicy.Fail"/>, or its response alone does not fit).</summary>

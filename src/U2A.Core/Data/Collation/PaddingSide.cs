@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace U2A.Core.Data;
 
 /// <summary>Which side of a row padding goes.</summary>

@@ -1,5 +1,3 @@
-using static TorchSharp.torch;
-
 namespace U2A.Core.Data;
 
 /// <summary>What collation does with a sequence longer than <see cref="CollateOptions.MaxLength"/>.</summary>

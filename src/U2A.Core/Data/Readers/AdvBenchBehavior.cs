@@ -1,6 +1,3 @@
-using System.Buffers;
-using System.Text;
-
 namespace U2A.Core.Data;
 
 /// <summary>One AdvBench behaviour: a harmful request and the compliant opening the attack targets.</summary>

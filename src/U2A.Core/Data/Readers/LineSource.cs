@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace U2A.Core.Data;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace U2A.Core.Data;
 
 /// <summary>Which PKU-SafeRLHF label decides the chosen response of a pair.</summary>

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace U2A.Core.Data;
 
 /// <summary>One PKU-SafeRLHF record: a prompt, two responses and their safety and preference labels.</summary>

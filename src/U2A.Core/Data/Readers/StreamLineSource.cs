@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace U2A.Core.Data;
 
 /// <summary>Lines of a UTF-8 stream (a file), decoded strictly. The stream stays open: its owner disposes it.</summary>

@@ -1,4 +1,3 @@
-using TorchSharp;
 using U2A.Core.Models.Gpt2;
 using U2A.Core.Models.Llama;
 using static TorchSharp.torch;

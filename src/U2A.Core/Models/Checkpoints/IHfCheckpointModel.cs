@@ -1,9 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using TorchSharp;
-using TorchSharp.Modules;
-using static TorchSharp.torch;
-
 namespace U2A.Core.Models.Checkpoints;
 
 /// <summary>A causal LM that maps its parameters to the tensors of a Hugging Face checkpoint.</summary>

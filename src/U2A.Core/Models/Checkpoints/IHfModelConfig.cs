@@ -1,7 +1,4 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using U2A.Core.Models.Gpt2;
-using U2A.Core.Models.Llama;
 
 namespace U2A.Core.Models.Checkpoints;
 

@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using U2A.Core.Models.Checkpoints;
 using U2A.Core.Models.Generation;

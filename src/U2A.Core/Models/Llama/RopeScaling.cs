@@ -1,6 +1,3 @@
-using System.Text.Json.Nodes;
-using U2A.Core.Models.Checkpoints;
-
 namespace U2A.Core.Models.Llama;
 
 /// <summary>Rotary-embedding frequency scaling (Hugging Face <c>rope_scaling</c>).</summary>

@@ -1,5 +1,4 @@
 using System.Globalization;
-using TorchSharp;
 using U2A.Core.Models.Checkpoints;
 using static TorchSharp.torch;
 

@@ -1,6 +1,4 @@
-using TorchSharp;
 using TorchSharp.Modules;
-using U2A.Core.Models.Checkpoints;
 using U2A.Core.Models.Generation;
 using static TorchSharp.torch;
 

@@ -1,4 +1,3 @@
-using TorchSharp;
 using U2A.Core.Data;
 using static TorchSharp.torch;
 

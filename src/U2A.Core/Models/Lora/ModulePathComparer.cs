@@ -1,8 +1,3 @@
-using TorchSharp;
-using TorchSharp.Modules;
-using U2A.Core.Models.Checkpoints;
-using static TorchSharp.torch;
-
 namespace U2A.Core.Models.Lora;
 
 /// <summary>Orders module paths segment by segment, numeric segments as numbers (<c>blocks.2</c> before <c>blocks.10</c>).</summary>
