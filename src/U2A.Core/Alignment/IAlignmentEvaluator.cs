@@ -12,6 +12,8 @@ public interface IAlignmentEvaluator
     /// <summary>Short name for logs and reports.</summary>
     string Name { get; }
 
-    /// <summary>The PA score at the model's current parameters (higher is better). Runs without gradients.</summary>
+    /// <summary>The PA score at the model's current parameters (higher is better). Runs without gradients: <see cref="Optimization.BilevelOptimizer"/>
+    /// calls it with gradient recording off (so the models use the fused attention kernel) and, for a <see cref="Models.Lora.LoraModel"/>,
+    /// with the adapters merged (<see cref="Models.Lora.LoraModel.ForwardOnly"/>).</summary>
     double Evaluate(ICausalLM model, CancellationToken cancellationToken = default);
 }

@@ -143,6 +143,10 @@ public sealed class TokenBatch : IDisposable
         return t;
     }
 
+    /// <summary>For each row, the columns from its first to its last real token: the width the row needs in a batch of its
+    /// own (<see cref="Select"/> trims a selection to the widest of its rows' spans). Read when the batch was built.</summary>
+    public IReadOnlyList<long> SpanLengths => Array.ConvertAll(_rows, r => r.Last - r.First + 1);
+
     /// <summary>Number of sequences B.</summary>
     public int Count => (int)InputIds.shape[0];
 

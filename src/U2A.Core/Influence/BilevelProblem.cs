@@ -53,6 +53,39 @@ public sealed class BilevelProblem
         _objectiveName = objectiveName is null ? ObjectiveName : $"the alignment objective J of '{objectiveName}' (BilevelProblem.Objective)";
     }
 
+    /// <summary>
+    /// The length of each candidate 0..N-1 in the batches <see cref="PerExampleLosses"/> forms (for token sequences, the
+    /// span from first to last real token), or null when unknown. <see cref="InfluenceScorer"/> uses it to cut chunks of
+    /// candidates of similar length, so that little of each batched pass is padding; the scores do not depend on it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set with a count other than <see cref="ExampleCount"/>, or a negative length.</exception>
+    public IReadOnlyList<long>? ExampleLengths
+    {
+        get => _exampleLengths;
+        init
+        {
+            if (value is not null)
+            {
+                if (value.Count != ExampleCount)
+                    throw new ArgumentException($"BilevelProblem.ExampleLengths has {value.Count} entries but the problem has {ExampleCount} candidates.", nameof(ExampleLengths));
+                for (int i = 0; i < value.Count; i++)
+                    if (value[i] < 0) throw new ArgumentException($"BilevelProblem.ExampleLengths[{i}] = {value[i]} is negative.", nameof(ExampleLengths));
+                value = value.ToArray();
+            }
+            _exampleLengths = value;
+        }
+    }
+
+    private readonly IReadOnlyList<long>? _exampleLengths;
+
+    /// <summary>
+    /// Opens the scope that forward-only passes over the per-example losses run in (finite-difference scoring), or null
+    /// for plain gradient-free passes. The scope must turn gradient recording off and may prepare the model for fast
+    /// forwards; <see cref="Optimization.UnlearningProblem.AtWeights"/> sets <see cref="Models.Lora.LoraModel.ForwardOnly"/>
+    /// for a LoRA model (adapters merged once per scope). A scope is opened after each change of the parameters.
+    /// </summary>
+    public Func<IDisposable>? ForwardOnly { get; init; }
+
     /// <summary>theta, in order.</summary>
     public IReadOnlyList<Tensor> Parameters => _parameters;
 

@@ -14,12 +14,15 @@ public sealed class InfluenceScorer
     /// <param name="method">The scoring method.</param>
     /// <param name="chunkSize">Candidates per batched pass; at least 1.</param>
     /// <param name="finiteDifferenceStep">For <see cref="ScoringMethod.FiniteDifference"/>: the parameter-space step length <c>eps * ||v||</c>; positive.</param>
-    public InfluenceScorer(ScoringMethod method = ScoringMethod.BatchedExact, int chunkSize = 32, double finiteDifferenceStep = 1e-2)
+    /// <param name="lengthBucketing">Cut chunks from the candidates sorted by length (<see cref="BilevelProblem.ExampleLengths"/>,
+    /// when the problem gives them), longest first, so that each batched pass holds sequences of similar length and little
+    /// padding; the scores come back in the order asked for and do not depend on it beyond rounding.</param>
+    public InfluenceScorer(ScoringMethod method = ScoringMethod.BatchedExact, int chunkSize = 32, double finiteDifferenceStep = 1e-2, bool lengthBucketing = true)
     {
         Require.AtLeastOne(chunkSize, "InfluenceScorer.chunkSize");
         Require.Positive(finiteDifferenceStep, "InfluenceScorer.finiteDifferenceStep");
         if (!Enum.IsDefined(method)) throw new ArgumentOutOfRangeException(nameof(method), method, "unknown scoring method.");
-        Method = method; ChunkSize = chunkSize; FiniteDifferenceStep = finiteDifferenceStep;
+        Method = method; ChunkSize = chunkSize; FiniteDifferenceStep = finiteDifferenceStep; LengthBucketing = lengthBucketing;
     }
 
     /// <summary>
@@ -35,11 +38,12 @@ public sealed class InfluenceScorer
     /// <param name="maxChunkSize">The largest chunk (larger chunks stop paying on CPU around 32); at least 1.</param>
     /// <param name="finiteDifferenceStep">As in the other constructor.</param>
     /// <param name="logger">Receives the chosen chunk size and the measurement behind it.</param>
+    /// <param name="lengthBucketing">As in the other constructor. With it the probed example is the longest one scored.</param>
     public static InfluenceScorer WithMemoryBudget(ScoringMethod method, long memoryBudgetBytes, int maxChunkSize = 32,
-        double finiteDifferenceStep = 1e-2, ILogger? logger = null)
+        double finiteDifferenceStep = 1e-2, ILogger? logger = null, bool lengthBucketing = true)
     {
         Require.That(memoryBudgetBytes >= 1L << 20, "InfluenceScorer.memoryBudgetBytes", memoryBudgetBytes, "must be at least 1 MiB (1048576 bytes)");
-        return new InfluenceScorer(method, maxChunkSize, finiteDifferenceStep) { _memoryBudget = memoryBudgetBytes, _logger = logger ?? NullLogger.Instance };
+        return new InfluenceScorer(method, maxChunkSize, finiteDifferenceStep, lengthBucketing) { _memoryBudget = memoryBudgetBytes, _logger = logger ?? NullLogger.Instance };
     }
 
     private long? _memoryBudget;
@@ -58,6 +62,9 @@ public sealed class InfluenceScorer
     public long? MemoryBudgetBytes => _memoryBudget;
     /// <summary>Finite-difference step length in parameter space.</summary>
     public double FiniteDifferenceStep { get; }
+
+    /// <summary>Whether chunks are cut from the candidates sorted by length (see the constructor).</summary>
+    public bool LengthBucketing { get; }
 
     /// <summary>Scores every candidate 0..N-1.</summary>
     /// <exception cref="ArgumentException">The direction does not match the problem's parameters.</exception>
@@ -86,6 +93,11 @@ public sealed class InfluenceScorer
             problem.CheckShapes(direction.Terms[t].Direction, $"direction.Terms[{t}].Direction");
             if (direction.Terms[t].Point is { } point) problem.CheckShapes(point, $"direction.Terms[{t}].Point");
         }
+        // Length buckets: score in order of decreasing length, then put each score back at its candidate's position.
+        var order = Enumerable.Range(0, indices.Count).ToArray();
+        if (LengthBucketing && problem.ExampleLengths is { } lengths && Method != ScoringMethod.PerExampleLoop)
+            order = order.OrderByDescending(k => lengths[(int)indices[k]]).ToArray(); // stable: ties keep the order asked for
+        var ordered = order.Select(k => indices[k]).ToArray();
         var scores = new double[indices.Count];
         var parameters = problem.Parameters;
         var current = ParameterVector.Clone(parameters);
@@ -96,11 +108,11 @@ public sealed class InfluenceScorer
                 if (term.Point is not null) ParameterVector.CopyInto(parameters, term.Point);
                 var part = Method switch
                 {
-                    ScoringMethod.PerExampleLoop => Loop(problem, term.Direction, indices, cancellationToken),
-                    ScoringMethod.BatchedExact => DoubleVjp(problem, term.Direction, indices, cancellationToken),
-                    _ => FiniteDifferences(problem, term.Direction, indices, cancellationToken),
+                    ScoringMethod.PerExampleLoop => Loop(problem, term.Direction, ordered, cancellationToken),
+                    ScoringMethod.BatchedExact => DoubleVjp(problem, term.Direction, ordered, cancellationToken),
+                    _ => FiniteDifferences(problem, term.Direction, ordered, cancellationToken),
                 };
-                for (int i = 0; i < scores.Length; i++) scores[i] += part[i];
+                for (int k = 0; k < scores.Length; k++) scores[order[k]] += part[k];
                 if (term.Point is not null) ParameterVector.CopyInto(parameters, current);
             }
         }
@@ -176,6 +188,9 @@ public sealed class InfluenceScorer
     private static double[] Evaluate(BilevelProblem problem, IReadOnlyList<long> indices, int size, CancellationToken ct)
     {
         var values = new double[indices.Count];
+        // Forward-only: the problem's scope (a LoRA model merges its adapters once here, for these parameter values) and
+        // no gradient recording in any case, so the models use the fused attention kernel.
+        using var forwardOnly = problem.ForwardOnly?.Invoke();
         using var noGrad = no_grad();
         for (int start = 0; start < indices.Count; start += size)
         {
@@ -212,6 +227,7 @@ public sealed class InfluenceScorer
         using var scope = NewDisposeScope();
         if (Method == ScoringMethod.FiniteDifference)
         {
+            using var forwardOnly = problem.ForwardOnly?.Invoke();
             using var noGrad = no_grad();
             _ = problem.PerExampleValues(new[] { index });
         }

@@ -4,7 +4,9 @@ namespace U2A.Core.Models;
 
 /// <summary>
 /// The attention pieces shared by the transformer models: positions counted over real tokens, the causal padding mask,
-/// and explicit matmul-softmax attention (which, unlike the fused kernels, supports double backward).
+/// and attention itself: explicit matmul-softmax attention (which, unlike the fused kernels, supports double backward)
+/// when autograd records, and libtorch's fused <c>scaled_dot_product_attention</c> on forward-only passes (gradient
+/// recording off: finite-difference scoring, evaluation, generation), where no derivative of any order is taken.
 /// </summary>
 internal static class CausalAttention
 {
@@ -32,8 +34,25 @@ internal static class CausalAttention
         return allowed.logical_not().unsqueeze(1);
     }
 
-    /// <summary>softmax(q k^T / sqrt(D) masked) v for q [B, H, T, D] and k, v [B, H, S, D]; half-precision scores are
-    /// normalised in float32, as Hugging Face's eager attention does.</summary>
+    /// <summary>
+    /// The mask of one forward in the form its kernel takes: for a forward-only pass (gradient recording off) the fused
+    /// kernel's "may attend" mask, otherwise <see cref="Forbidden"/> for the explicit kernel. Built once per forward and
+    /// shared by every layer.
+    /// </summary>
+    public static AttentionMask ForForward(Tensor attentionMask, long newTokens)
+    {
+        var forbidden = Forbidden(attentionMask, newTokens);
+        if (is_grad_enabled()) return new AttentionMask(forbidden, Fused: false);
+        return new AttentionMask(forbidden.logical_not(), Fused: true);
+    }
+
+    /// <summary>softmax(q k^T / sqrt(D) masked) v for q [B, H, T, D] and k, v [B, H, S, D], by the kernel the mask was
+    /// built for (<see cref="ForForward"/>).</summary>
+    public static Tensor Attend(Tensor q, Tensor k, Tensor v, AttentionMask mask) =>
+        mask.Fused ? nn.functional.scaled_dot_product_attention(q, k, v, mask.Mask) : Attend(q, k, v, mask.Mask);
+
+    /// <summary>softmax(q k^T / sqrt(D) masked) v for q [B, H, T, D] and k, v [B, H, S, D], explicitly (double backward
+    /// works); half-precision scores are normalised in float32, as Hugging Face's eager attention does.</summary>
     public static Tensor Attend(Tensor q, Tensor k, Tensor v, Tensor forbidden)
     {
         var scores = q.matmul(k.transpose(-2, -1)).mul(1.0 / Math.Sqrt(q.shape[^1])).masked_fill(forbidden, double.NegativeInfinity);

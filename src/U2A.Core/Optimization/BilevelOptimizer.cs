@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using U2A.Core.Alignment;
 using U2A.Core.Influence;
+using U2A.Core.Models;
 using U2A.Core.Selection;
 using static TorchSharp.torch;
 
@@ -137,11 +138,14 @@ public sealed class BilevelOptimizer
     private (double Objective, double Pa) Evaluate(int iteration, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        double j;
-        using (no_grad())
-        using (NewDisposeScope())
-            j = _problem.Objective.Objective(_problem.Model).to_type(ScalarType.Float64).item<double>();
-        double pa = _evaluator.Evaluate(_problem.Model, ct);
+        double j, pa;
+        // Forward-only: no gradients, the fused attention kernel, and a LoRA model's adapters merged once for J and PA.
+        using (ForwardOnlyPasses.Enter(_problem.Model))
+        {
+            using (NewDisposeScope())
+                j = _problem.Objective.Objective(_problem.Model).to_type(ScalarType.Float64).item<double>();
+            pa = _evaluator.Evaluate(_problem.Model, ct);
+        }
         if (!double.IsFinite(j))
             throw new BilevelNumericalException(BilevelPhase.Evaluate, iteration, 0, $"a non-finite objective J ({j}) from '{_problem.Objective.Name}'");
         if (!double.IsFinite(pa))

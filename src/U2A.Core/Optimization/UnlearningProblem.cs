@@ -72,6 +72,10 @@ public sealed class UnlearningProblem
             using var batch = Pool.Select(idx);
             return Inner.PerExampleLosses(Model, batch);
         }
-        return new BilevelProblem(Model.TrainableParameters, InnerLoss, () => Objective.Objective(Model), PerExample, Pool.Count, objectiveName: Objective.Name);
+        return new BilevelProblem(Model.TrainableParameters, InnerLoss, () => Objective.Objective(Model), PerExample, Pool.Count, objectiveName: Objective.Name)
+        {
+            ExampleLengths = Pool.Tokens.SpanLengths,
+            ForwardOnly = () => ForwardOnlyPasses.Enter(Model),
+        };
     }
 }

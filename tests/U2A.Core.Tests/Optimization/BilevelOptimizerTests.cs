@@ -60,6 +60,18 @@ public sealed class BilevelOptimizerTests : IDisposable
 
 
     [Fact]
+    public void The_influence_view_carries_the_pool_lengths_and_a_forward_only_scope()
+    {
+        using var s = Make();
+        var problem = new UnlearningProblem(s.Model, s.Pool, new InnerObjective(new GradAscent()), s.Scorer)
+            .AtWeights(new[] { 0, 1 }, new[] { 0.5, 0.5 }, hessianBatchSize: 2, sampleSeed: 1);
+        Assert.Equal(s.Pool.Tokens.SpanLengths, problem.ExampleLengths);
+        Assert.True(torch.is_grad_enabled());
+        using (problem.ForwardOnly!()) Assert.False(torch.is_grad_enabled());
+        Assert.True(torch.is_grad_enabled());
+    }
+
+    [Fact]
     public void Run_selects_weights_and_records_every_iteration()
     {
         using var s = Make();

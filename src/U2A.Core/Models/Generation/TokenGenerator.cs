@@ -42,7 +42,8 @@ public static class TokenGenerator
     /// <summary>
     /// Generates from left-padded prompts <paramref name="inputIds"/> [B, T] with <paramref name="attentionMask"/> [B, T]
     /// (the last column must be real in every row). Sampling (temperature &gt; 0) uses <paramref name="generator"/>, a CPU
-    /// generator (a fresh one seeded 0 when null). Runs without gradients.
+    /// generator (a fresh one seeded 0 when null). Runs without gradients, with the fused attention kernel, and a
+    /// <see cref="Lora.LoraModel"/> merged once for the call (<see cref="Lora.LoraModel.ForwardOnly"/>).
     /// </summary>
     public static GenerationResult Generate(ICachedCausalLM model, Tensor inputIds, Tensor attentionMask, GenerationOptions options, Generator? generator = null)
     {
@@ -52,7 +53,7 @@ public static class TokenGenerator
         if (inputIds.dim() != 2 || !inputIds.shape.SequenceEqual(attentionMask.shape))
             throw new ArgumentException($"inputIds and attentionMask must both be [B, T], got [{string.Join(", ", inputIds.shape)}] and [{string.Join(", ", attentionMask.shape)}].");
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
+        using var forwardOnly = ForwardOnlyPasses.Enter(model); // no gradients; a LoRA model merged once for the whole generation
         var device = model.Device;
         var ids = inputIds.to(device).to_type(ScalarType.Int64);
         var mask = attentionMask.to(device).to_type(ScalarType.Int64);

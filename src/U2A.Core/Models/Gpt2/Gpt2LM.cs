@@ -133,10 +133,10 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
                 long last = positions.max().item<long>();
                 if (last >= c.NPositions) throw new ArgumentException($"position {last} exceeds GPT-2's n_positions ({c.NPositions}).", nameof(attentionMask));
             }
-            var forbidden = CausalAttention.Forbidden(attentionMask, t);
+            var mask = CausalAttention.ForForward(attentionMask, t);
 
             var x = wte.forward(inputIds) + wpe.forward(positions);
-            for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, forbidden, cache, i, c.NHead);
+            for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, mask, cache, i, c.NHead);
             return ln_f.forward(x);
         }
 
@@ -168,9 +168,9 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
             RegisterComponents();
         }
 
-        public Tensor Forward(Tensor x, Tensor forbidden, KvCache? cache, int layer, int heads)
+        public Tensor Forward(Tensor x, AttentionMask mask, KvCache? cache, int layer, int heads)
         {
-            x = x + attn.Forward(ln_1.forward(x), forbidden, cache, layer, heads);
+            x = x + attn.Forward(ln_1.forward(x), mask, cache, layer, heads);
             return x + mlp.Forward(ln_2.forward(x));
         }
 
@@ -193,14 +193,14 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
             RegisterComponents();
         }
 
-        public Tensor Forward(Tensor x, Tensor forbidden, KvCache? cache, int layer, int heads)
+        public Tensor Forward(Tensor x, AttentionMask mask, KvCache? cache, int layer, int heads)
         {
             long b = x.shape[0], t = x.shape[1], c = x.shape[2], d = c / heads;
             var qkv = c_attn.call(x).split(c, 2);
             Tensor Heads(Tensor z) => z.view(b, t, heads, d).transpose(1, 2);
             var (q, k, v) = (Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]));
             if (cache is not null) (k, v) = cache.Append(layer, k, v);
-            var y = CausalAttention.Attend(q, k, v, forbidden);
+            var y = CausalAttention.Attend(q, k, v, mask);
             return c_proj.call(y.transpose(1, 2).reshape(b, t, c));
         }
 

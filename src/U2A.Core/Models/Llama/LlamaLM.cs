@@ -139,10 +139,10 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         {
             long t = inputIds.shape[1];
             var positions = CausalAttention.Positions(attentionMask, t);
-            var forbidden = CausalAttention.Forbidden(attentionMask, t);
+            var mask = CausalAttention.ForForward(attentionMask, t);
             var h = embed_tokens.forward(inputIds);
             var (cos, sin) = _rotary.CosSin(positions, h.dtype);
-            for (int i = 0; i < layers.Count; i++) h = layers[i].Forward(h, cos, sin, forbidden, cache, i);
+            for (int i = 0; i < layers.Count; i++) h = layers[i].Forward(h, cos, sin, mask, cache, i);
             return norm.forward(h);
         }
 
@@ -170,9 +170,9 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
             RegisterComponents();
         }
 
-        public Tensor Forward(Tensor h, Tensor cos, Tensor sin, Tensor forbidden, KvCache? cache, int layer)
+        public Tensor Forward(Tensor h, Tensor cos, Tensor sin, AttentionMask mask, KvCache? cache, int layer)
         {
-            h = h + self_attn.Forward(input_layernorm.forward(h), cos, sin, forbidden, cache, layer);
+            h = h + self_attn.Forward(input_layernorm.forward(h), cos, sin, mask, cache, layer);
             return h + mlp.Forward(post_attention_layernorm.forward(h));
         }
 
@@ -199,7 +199,7 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
             RegisterComponents();
         }
 
-        public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor forbidden, KvCache? cache, int layer)
+        public Tensor Forward(Tensor x, Tensor cos, Tensor sin, AttentionMask mask, KvCache? cache, int layer)
         {
             long b = x.shape[0], t = x.shape[1];
             Tensor Heads(Tensor z, int heads) => z.view(b, t, heads, _headDim).transpose(1, 2);
@@ -208,7 +208,7 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
             var v = Heads(v_proj.call(x), _kvHeads);
             if (cache is not null) (k, v) = cache.Append(layer, k, v);
             int groups = _heads / _kvHeads;
-            var y = CausalAttention.Attend(q, CausalAttention.RepeatKv(k, groups), CausalAttention.RepeatKv(v, groups), forbidden);
+            var y = CausalAttention.Attend(q, CausalAttention.RepeatKv(k, groups), CausalAttention.RepeatKv(v, groups), mask);
             return o_proj.call(y.transpose(1, 2).reshape(b, t, _heads * _headDim));
         }
 

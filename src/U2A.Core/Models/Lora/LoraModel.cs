@@ -25,6 +25,7 @@ public sealed class LoraModel : ICachedCausalLM
     private readonly Parameter[] _trainable;
     private readonly List<(Parameter Parameter, bool RequiresGrad)> _frozen = new();
     private bool _enabled = true, _disposed;
+    private bool _scopeMerged; // merged by a ForwardOnly() scope, which will unmerge
 
     /// <summary>Injects fresh adapters (A seeded Kaiming-uniform, B zero) into <paramref name="model"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid (the message names the field), the model is not a
@@ -221,12 +222,26 @@ public sealed class LoraModel : ICachedCausalLM
         string.Join(", ", adapters.Take(4).Select(a => a.Path)) + (adapters.Count > 4 ? ", ..." : "");
 
     /// <summary>Switches the adapters off until the returned scope is disposed (scopes nest).</summary>
-    /// <exception cref="InvalidOperationException">The adapters are merged.</exception>
+    /// <remarks>Inside a <see cref="ForwardOnly"/> scope, which merged the adapters, the base weights are restored
+    /// exactly for the disabled scope and merged again after it.</remarks>
+    /// <exception cref="InvalidOperationException">The adapters are merged (by <see cref="Merge"/>).</exception>
     public IDisposable DisableAdapters()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (IsMerged) throw new InvalidOperationException("The adapters are merged into the base weights; call Unmerge() before disabling them.");
+        if (IsMerged && !_scopeMerged) throw new InvalidOperationException("The adapters are merged into the base weights; call Unmerge() before disabling them.");
         bool previous = _enabled;
+        if (IsMerged)
+        {
+            // Merged by a ForwardOnly() scope (a reference pass inside an evaluation, say): unmerge exactly while disabled,
+            // and merge again (the same bits: A and B cannot change without gradients) when this scope ends.
+            foreach (var a in _adapters) a.Unmerge();
+            _enabled = false;
+            return new Scope(() =>
+            {
+                _enabled = previous;
+                if (_scopeMerged && !IsMerged) foreach (var a in _adapters) a.Merge();
+            });
+        }
         _enabled = false;
         return new Scope(() => _enabled = previous);
     }
@@ -244,6 +259,43 @@ public sealed class LoraModel : ICachedCausalLM
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         foreach (var a in _adapters) a.Unmerge();
+    }
+
+    /// <summary>
+    /// A scope for forward-only passes (scoring by finite differences, evaluation, generation): gradient recording is off,
+    /// and the adapters are merged into the base weights once for the whole scope, so every forward inside it runs the
+    /// plain base layers instead of the two-branch adapter hooks. Disposing the scope restores the base weights bit for
+    /// bit (from a copy, as <see cref="Unmerge"/> does) and the previous gradient mode.
+    /// </summary>
+    /// <remarks>
+    /// The merge reads A and B when the scope begins: a change to them inside the scope (a finite-difference step) takes
+    /// effect in the next scope, so open one scope per set of parameter values. Nothing inside the scope can be
+    /// differentiated with respect to A or B. Where merging would change the outputs or is not possible (inside
+    /// <see cref="DisableAdapters"/>, already merged, or training mode with <see cref="LoraOptions.Dropout"/> above 0,
+    /// where the two-branch form applies dropout) the scope only turns gradient recording off.
+    /// </remarks>
+    public IDisposable ForwardOnly()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var noGrad = no_grad();
+        if (!_enabled || IsMerged || (_module.training && Options.Dropout > 0)) return noGrad;
+        try
+        {
+            foreach (var a in _adapters) a.Merge();
+        }
+        catch
+        {
+            foreach (var a in _adapters) a.Unmerge();
+            noGrad.Dispose();
+            throw;
+        }
+        _scopeMerged = true;
+        return new Scope(() =>
+        {
+            _scopeMerged = false;
+            try { foreach (var a in _adapters) a.Unmerge(); }
+            finally { noGrad.Dispose(); }
+        });
     }
 
     /// <summary>Writes the adapters to a safetensors file (<c>&lt;module path&gt;.lora_A.weight</c> and <c>.lora_B.weight</c>, with r, alpha, dropout and targets as metadata).</summary>
