@@ -37,12 +37,12 @@ internal static class CausalAttention
     /// <summary>
     /// The mask of one forward in the form its kernel takes: for a forward-only pass (gradient recording off) the fused
     /// kernel's "may attend" mask, otherwise <see cref="Forbidden"/> for the explicit kernel. Built once per forward and
-    /// shared by every layer.
+    /// shared by every layer. <see cref="AttentionKernel.Explicit"/> always gives the explicit kernel's mask.
     /// </summary>
-    public static AttentionMask ForForward(Tensor attentionMask, long newTokens)
+    public static AttentionMask ForForward(Tensor attentionMask, long newTokens, AttentionKernel kernel = AttentionKernel.Auto)
     {
         var forbidden = Forbidden(attentionMask, newTokens);
-        if (is_grad_enabled()) return new AttentionMask(forbidden, Fused: false);
+        if (kernel == AttentionKernel.Explicit || is_grad_enabled()) return new AttentionMask(forbidden, Fused: false);
         return new AttentionMask(forbidden.logical_not(), Fused: true);
     }
 

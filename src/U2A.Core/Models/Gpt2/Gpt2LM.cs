@@ -43,6 +43,22 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
             .ToArray();
     }
 
+    /// <summary>
+    /// The attention kernel: <see cref="Models.AttentionKernel.Auto"/> (the default) uses libtorch's fused kernel on
+    /// forward-only passes (gradient recording off) and the explicit one, which supports double backward, otherwise;
+    /// <see cref="Models.AttentionKernel.Explicit"/> always uses the explicit one. The two agree to rounding.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to an undefined value.</exception>
+    public AttentionKernel AttentionKernel
+    {
+        get => transformer.Kernel;
+        set
+        {
+            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(AttentionKernel), value, "unknown attention kernel.");
+            transformer.Kernel = value;
+        }
+    }
+
     /// <summary>The model's hyper-parameters.</summary>
     public Gpt2Config Config { get; }
 
@@ -109,6 +125,9 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
     /// <summary>Embeddings, blocks and the final LayerNorm (Hugging Face's <c>GPT2Model</c>).</summary>
     private sealed class Gpt2Transformer : nn.Module
     {
+        /// <summary>The attention kernel of the forwards (see the outer model's AttentionKernel).</summary>
+        public AttentionKernel Kernel { get; set; }
+
         private readonly Embedding wte, wpe;
         private readonly ModuleList<Gpt2Block> h;
         private readonly LayerNorm ln_f;
@@ -133,7 +152,7 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
                 long last = positions.max().item<long>();
                 if (last >= c.NPositions) throw new ArgumentException($"position {last} exceeds GPT-2's n_positions ({c.NPositions}).", nameof(attentionMask));
             }
-            var mask = CausalAttention.ForForward(attentionMask, t);
+            var mask = CausalAttention.ForForward(attentionMask, t, Kernel);
 
             var x = wte.forward(inputIds) + wpe.forward(positions);
             for (int i = 0; i < h.Count; i++) x = h[i].Forward(x, mask, cache, i, c.NHead);

@@ -49,6 +49,22 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         _hfTensors = named_parameters().Select(np => new HfTensorBinding(np.name, np.parameter, Transposed: false)).ToArray();
     }
 
+    /// <summary>
+    /// The attention kernel: <see cref="Models.AttentionKernel.Auto"/> (the default) uses libtorch's fused kernel on
+    /// forward-only passes (gradient recording off) and the explicit one, which supports double backward, otherwise;
+    /// <see cref="Models.AttentionKernel.Explicit"/> always uses the explicit one. The two agree to rounding.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Set to an undefined value.</exception>
+    public AttentionKernel AttentionKernel
+    {
+        get => model.Kernel;
+        set
+        {
+            if (!Enum.IsDefined(value)) throw new ArgumentOutOfRangeException(nameof(AttentionKernel), value, "unknown attention kernel.");
+            model.Kernel = value;
+        }
+    }
+
     /// <summary>The model's hyper-parameters.</summary>
     public LlamaConfig Config { get; }
 
@@ -113,6 +129,9 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
     /// <summary>Embedding, decoder layers and the final norm (Hugging Face's <c>LlamaModel</c>).</summary>
     private sealed class LlamaModel : nn.Module
     {
+        /// <summary>The attention kernel of the forwards (see the outer model's AttentionKernel).</summary>
+        public AttentionKernel Kernel { get; set; }
+
         private readonly Embedding embed_tokens;
         private readonly ModuleList<LlamaDecoderLayer> layers;
         private readonly RmsNorm norm;
@@ -139,7 +158,7 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         {
             long t = inputIds.shape[1];
             var positions = CausalAttention.Positions(attentionMask, t);
-            var mask = CausalAttention.ForForward(attentionMask, t);
+            var mask = CausalAttention.ForForward(attentionMask, t, Kernel);
             var h = embed_tokens.forward(inputIds);
             var (cos, sin) = _rotary.CosSin(positions, h.dtype);
             for (int i = 0; i < layers.Count; i++) h = layers[i].Forward(h, cos, sin, mask, cache, i);
