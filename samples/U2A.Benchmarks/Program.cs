@@ -139,7 +139,7 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
                 "--train-width" => o with { TrainWidth = int.Parse(Next()) },
                 "--train-seq" => o with { TrainSeq = int.Parse(Next()) },
                 "--train-batch" => o with { TrainBatch = int.Parse(Next()) },
-                _ => throw new ArgumentException($"unknown argument '{args[i]}'; known: --quick --n --pairs --reps --seed --vocab --out --train-step --no-scoring " +
+                _ => throw new ArgumentException($"unknown argument '{args[i]}'; known: --quick --n --pairs --reps --seed --vocab --out --train-step --no-scoring --overhead --overhead-n " +
                     "--train-vocab --train-layers --train-width --train-seq --train-batch"),
             };
         }
