@@ -21,8 +21,8 @@ internal sealed record OverheadResult(int DefaultPool, double DefaultShare, int 
 /// </summary>
 /// <remarks>
 /// The benchmark builds its U2A arm in private code, so it is mirrored here: the task, starting model, evaluator and batches
-/// from <c>SafetyBenchmark.RunSeedCore</c> (src/U2A.Testing/Benchmark/SafetyBenchmark.cs, lines 104-124), the problem, selector,
-/// estimator and <see cref="BilevelOptions"/> from <c>SafetyBenchmark.RunUnlearning</c> (same file, lines 236-280, the
+/// from <c>SafetyBenchmark.RunSeedCore</c> (src/U2A.Testing/Benchmark/SafetyBenchmark.cs, lines 103-120), the problem, selector,
+/// estimator and <see cref="BilevelOptions"/> from <c>SafetyBenchmark.RunUnlearning</c> (same file, lines 235-283, the
 /// <c>u2a</c> branch with the GA unlearner), and one torch thread as the Quickstart sets (samples/U2A.Quickstart/QuickstartApp.cs,
 /// line 55). Left out: the benchmark's <c>TimedSelector</c> wrapper (it only notes a time stamp) and its progress callback.
 /// </remarks>
