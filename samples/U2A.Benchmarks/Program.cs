@@ -183,7 +183,13 @@ internal static class Bench
             () => inner.Value(model, pool, weights),
             () => objective.Objective(model),
             idx => { using var batch = pool.Select(idx); return inner.PerExampleLosses(model, batch); },
-            o.N);
+            o.N)
+        {
+            // As UnlearningProblem.AtWeights sets them: lengths for the scorer's length buckets, and the forward-only scope
+            // (a LoRA model's adapters merged once per finite-difference pass).
+            ExampleLengths = pool.Tokens.SpanLengths,
+            ForwardOnly = () => model is LoraModel lora ? lora.ForwardOnly() : no_grad(),
+        };
 
         var estimator = new IdentityEstimator();
         estimator.Estimate(problem).Dispose(); // warm-up
@@ -206,6 +212,8 @@ internal static class Bench
             {
                 ("forward, batch 1", () => Passes(problem, model, o.N, 1, backward: false)),
                 ("forward, batch 32", () => Passes(problem, model, o.N, 32, backward: false)),
+                ("  explicit attention", () => Explicit(baseModel, () => Passes(problem, model, o.N, 32, backward: false))),
+                ("  unsorted, two-branch", () => Explicit(baseModel, () => Passes(problem, model, o.N, 32, backward: false, sorted: false, scope: false))),
                 ("fwd+bwd, batch 1", () => Passes(problem, model, o.N, 1, backward: true)),
                 ("fwd+bwd, batch 32", () => Passes(problem, model, o.N, 32, backward: true)),
             }).ToArray();
@@ -256,20 +264,34 @@ internal static class Bench
             2.0 * o.N * forwardFlops / fdTime / (ceiling * 1e9));
     }
 
-    /// <summary>Per-example losses of all N in chunks: forwards only (no graph), or each chunk's forward and the backward of its sum.</summary>
-    private static double[]? Passes(BilevelProblem problem, ICausalLM model, int n, int chunk, bool backward)
+    /// <summary>Per-example losses of all N in chunks: forwards only (no graph), or each chunk's forward and the backward of its
+    /// sum. Chunks are cut from the candidates sorted by length, longest first, as the scorer cuts them (unless
+    /// <paramref name="sorted"/> is false); forward-only passes run in the problem's forward-only scope, as finite
+    /// differences do (unless <paramref name="scope"/> is false: then plain no_grad, the LoRA adapters as two branches).</summary>
+    private static double[]? Passes(BilevelProblem problem, ICausalLM model, int n, int chunk, bool backward, bool sorted = true, bool scope = true)
     {
         var parameters = model.TrainableParameters.Cast<Tensor>().ToArray();
+        var order = Enumerable.Range(0, n).Select(i => (long)i).ToArray();
+        if (sorted && problem.ExampleLengths is { } lengths) order = order.OrderByDescending(i => lengths[(int)i]).ToArray();
+        using var forwardOnly = backward ? null : scope ? problem.ForwardOnly?.Invoke() : no_grad();
         for (int start = 0; start < n; start += chunk)
         {
-            using var scope = NewDisposeScope();
-            var idx = Enumerable.Range(start, Math.Min(chunk, n - start)).Select(i => (long)i).ToArray();
+            using var disposeScope = NewDisposeScope();
+            var idx = order.Skip(start).Take(chunk).ToArray();
             if (backward)
                 autograd.grad(new[] { problem.PerExampleLosses(idx).sum() }, parameters, allow_unused: true);
             else
                 using (no_grad()) problem.PerExampleLosses(idx).sum().item<float>();
         }
         return null;
+    }
+
+    /// <summary>Runs <paramref name="run"/> with the explicit attention kernel on every pass (the old forward-only path).</summary>
+    private static double[]? Explicit(Gpt2LM model, Func<double[]?> run)
+    {
+        model.AttentionKernel = AttentionKernel.Explicit;
+        try { return run(); }
+        finally { model.AttentionKernel = AttentionKernel.Auto; }
     }
 
     private static double[] Score(InfluenceScorer scorer, BilevelProblem problem, InfluenceDirection v)

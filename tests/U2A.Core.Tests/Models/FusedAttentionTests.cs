@@ -98,4 +98,33 @@ public class FusedAttentionTests
         Assert.Equal(new[] { true, true, false, false, false, false, false }, forwardOnly.Mask[1, 0, 1].data<bool>().ToArray());
         Assert.True(forwardOnly.Mask[1, 0, 5, 5].item<bool>());
     }
+
+    [Theory]
+    [InlineData("gpt2")]
+    [InlineData("llama")]
+    public void The_explicit_kernel_setting_keeps_forward_only_passes_on_the_explicit_kernel(string arch)
+    {
+        using var scope = NewDisposeScope();
+        using var model = (IDisposable)Model(arch, ScalarType.Float64);
+        var (ids, mask) = Batch(left: false);
+        Tensor fused, explicitLogits;
+        using (no_grad())
+        {
+            fused = ((ICausalLM)model).Forward(ids, mask);
+            SetKernel(model, AttentionKernel.Explicit);
+            explicitLogits = ((ICausalLM)model).Forward(ids, mask);
+            Assert.Throws<ArgumentOutOfRangeException>(() => SetKernel(model, (AttentionKernel)7));
+        }
+        AttentionMask chosen;
+        using (no_grad()) chosen = CausalAttention.ForForward(mask, mask.shape[1], AttentionKernel.Explicit);
+        Assert.False(chosen.Fused);
+        for (int row = 0; row < 3; row++)
+            Assert.True(ModelTestKit.MaxAbsDiff(ModelTestKit.RealLogits(fused, mask, row), ModelTestKit.RealLogits(explicitLogits, mask, row)) <= 1e-12);
+    }
+
+    private static void SetKernel(IDisposable model, AttentionKernel kernel)
+    {
+        if (model is Gpt2LM g) g.AttentionKernel = kernel;
+        else ((LlamaLM)model).AttentionKernel = kernel;
+    }
 }
