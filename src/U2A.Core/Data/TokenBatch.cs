@@ -24,7 +24,7 @@ public sealed class TokenBatch : IDisposable
     private bool _disposed;
 
     /// <summary>Where row r's real tokens lie: columns First..Last (inclusive); LastResponse is its last response column; MaxId its largest token id.</summary>
-    private readonly record struct RowSpan(long First, long Last, long LastResponse, long MaxId);
+    private readonly record struct RowSpan(long First, long Last, long FirstResponse, long LastResponse, long MaxId);
 
     /// <summary>Creates a batch from int64 tensors of shape [B, T]; validates shapes, dtypes, devices, mask values and token ids.</summary>
     /// <param name="inputIds">Token ids, int64 [B, T], non-negative (padding positions included).</param>
@@ -88,13 +88,14 @@ public sealed class TokenBatch : IDisposable
             var first = pos.masked_fill(att.logical_not(), t).amin([1]);
             var last = pos.masked_fill(att.logical_not(), -1).amax([1]);
             var lastResp = pos.masked_fill(resp.logical_not(), -1).amax([1]);
+            var firstResp = pos.masked_fill(resp.logical_not(), t).amin([1]);
             var maxId = inputIds.amax([1]);
             var outside = resp.logical_and(att.logical_not()).any().to_type(ScalarType.Int64).reshape(1);
             var extremes = stack(new[] { inputIds.min(), attentionMask.min(), attentionMask.max(), responseMask.min(), responseMask.max() });
             // The only device-to-host sync of the constructor.
-            host = cat([first, last, lastResp, maxId, outside, extremes], 0).cpu().data<long>().ToArray();
+            host = cat([first, last, lastResp, maxId, firstResp, outside, extremes], 0).cpu().data<long>().ToArray();
         }
-        long k = 4 * b;
+        long k = 5 * b;
         long minId = host[k + 1], attMin = host[k + 2], attMax = host[k + 3], respMin = host[k + 4], respMax = host[k + 5];
         if (attMin < 0 || attMax > 1)
             throw new ArgumentException($"attentionMask must hold only 0 and 1, found values from {attMin} to {attMax}.", nameof(attentionMask));
@@ -107,7 +108,7 @@ public sealed class TokenBatch : IDisposable
         var rows = new RowSpan[b];
         for (long r = 0; r < b; r++)
         {
-            rows[r] = new RowSpan(host[r], host[b + r], host[2 * b + r], host[3 * b + r]);
+            rows[r] = new RowSpan(host[r], host[b + r], host[4 * b + r], host[2 * b + r], host[3 * b + r]);
             // The first real token has no real token before it to be predicted from: a row needs a response token after it.
             if (rows[r].LastResponse <= rows[r].First) throw EmptyResponse();
         }
@@ -147,6 +148,26 @@ public sealed class TokenBatch : IDisposable
     /// own (<see cref="Select"/> trims a selection to the widest of its rows' spans). Read when the batch was built.</summary>
     public IReadOnlyList<long> SpanLengths => Array.ConvertAll(_rows, r => r.Last - r.First + 1);
 
+    /// <summary>
+    /// The positions whose logits the response log-probabilities need, as flat indices <c>row * T + t</c> into [B, T] (the
+    /// logits at t predict token t + 1): for each row, t from one before its first response token to one before its last,
+    /// in row order, with the row of each. Null when that is every position 0..T-2 of every row (nothing to leave out).
+    /// Built on the host from the spans read when the batch was built.
+    /// </summary>
+    internal (long[] Positions, long[] Rows)? ResponsePredictors()
+    {
+        long t = Length, total = 0;
+        foreach (var r in _rows) total += r.LastResponse - Math.Max(r.FirstResponse - 1, 0);
+        if (total >= _rows.Length * (t - 1)) return null;
+        var positions = new long[total];
+        var rows = new long[total];
+        long k = 0;
+        for (int row = 0; row < _rows.Length; row++)
+            for (long p = Math.Max(_rows[row].FirstResponse - 1, 0); p < _rows[row].LastResponse; p++, k++)
+                (positions[k], rows[k]) = (row * t + p, row);
+        return (positions, rows);
+    }
+
     /// <summary>Number of sequences B.</summary>
     public int Count => (int)InputIds.shape[0];
 
@@ -175,7 +196,7 @@ public sealed class TokenBatch : IDisposable
         }
         for (int k = 0; k < rows.Length; k++)
         {
-            rows[k] = new RowSpan(rows[k].First - first, rows[k].Last - first, rows[k].LastResponse - first, rows[k].MaxId);
+            rows[k] = new RowSpan(rows[k].First - first, rows[k].Last - first, rows[k].FirstResponse - first, rows[k].LastResponse - first, rows[k].MaxId);
             if (rows[k].LastResponse < 1) throw EmptyResponse(); // its only response token became position 0
         }
         // A local scope: the index tensor and the untrimmed rows are freed here even when the caller has no dispose

@@ -17,11 +17,36 @@ public static class ResponseLogProbs
         ArgumentNullException.ThrowIfNull(batch);
         ModelInputs.CheckVocabulary(batch, model.VocabularySize, model);
         using var scope = NewDisposeScope();
-        var logits = model.Forward(batch.InputIds, batch.AttentionMask);
-        var result = FromLogits(logits, batch);
+        var result = model is ISelectiveLogitsModel selective && batch.ResponsePredictors() is { } predictors
+            ? AtResponse(selective, batch, predictors.Positions, predictors.Rows)
+            : FromLogits(model.Forward(batch.InputIds, batch.AttentionMask), batch);
         result.Sum.MoveToOuterDisposeScope();
         result.TokenCount.MoveToOuterDisposeScope();
         return result;
+    }
+
+    /// <summary>
+    /// The same sums as <see cref="FromLogits"/>, from logits computed only at the positions that predict a response token
+    /// (one before the first response token to one before the last, per row): the output head and the log-softmax over
+    /// the vocabulary are skipped at prompt and padding positions. Each row's sum is accumulated with index_add (linear,
+    /// so double backward works).
+    /// </summary>
+    private static SequenceLogProbs AtResponse(ISelectiveLogitsModel model, TokenBatch batch, long[] positions, long[] rows)
+    {
+        var device = batch.InputIds.device;
+        var at = tensor(positions, device: device);
+        var logits = model.ForwardAt(batch.InputIds, batch.AttentionMask, at);
+        if (logits.dim() != 2 || logits.shape[0] != positions.Length)
+            throw new ArgumentException($"{model.GetType().Name}.ForwardAt returned shape [{string.Join(", ", logits.shape)}] for {positions.Length} positions; expected [{positions.Length}, V].", nameof(model));
+        if (batch.MaxTokenId >= logits.shape[1])
+            throw new ArgumentException($"the batch holds token id {batch.MaxTokenId}, but the logits cover a vocabulary of {logits.shape[1]} ids.", nameof(batch));
+        var next = at.add(1);
+        var targets = batch.InputIds.reshape(-1).index_select(0, next);
+        var tokenLogp = logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1);
+        var mask = batch.ResponseMask.reshape(-1).index_select(0, next).to_type(tokenLogp.dtype);
+        var sum = zeros(batch.Count, dtype: tokenLogp.dtype, device: device).index_add(0, tensor(rows, device: device), tokenLogp * mask, 1);
+        var count = batch.ResponseMask[.., 1..].to_type(tokenLogp.dtype).sum(1);
+        return new SequenceLogProbs(sum, count);
     }
 
     /// <summary>Response log-probabilities from logits [B, T, V] that predict position t + 1 at position t (new tensors; the arguments are borrowed).</summary>

@@ -16,7 +16,7 @@ namespace U2A.Core.Models.Gpt2;
 /// Attention is explicit matmul-softmax (double backward works, for Hessian-vector products). Positions count the real
 /// tokens of the attention mask, so left and right padding give the same logits for real tokens. Every parameter is trainable.
 /// </remarks>
-public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM, IHfCheckpointModel, IHiddenStateModel
+public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM, IHfCheckpointModel, IHiddenStateModel, ISelectiveLogitsModel
 {
     private readonly Gpt2Transformer transformer;
     private readonly Parameter[] _trainable;
@@ -97,6 +97,15 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
         ModelInputs.Check(inputIds, attentionMask, cache, LayerCount);
         using var scope = NewDisposeScope();
         return transformer.Logits(transformer.Forward(inputIds, attentionMask, cache, Config)).MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public Tensor ForwardAt(Tensor inputIds, Tensor attentionMask, Tensor positions)
+    {
+        ModelInputs.Check(inputIds, attentionMask, null, LayerCount);
+        using var scope = NewDisposeScope();
+        var hidden = transformer.Forward(inputIds, attentionMask, null, Config);
+        return transformer.Logits(hidden.reshape(-1, hidden.shape[^1]).index_select(0, positions)).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

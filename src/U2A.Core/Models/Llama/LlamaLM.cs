@@ -17,7 +17,7 @@ namespace U2A.Core.Models.Llama;
 /// model). Attention is explicit matmul-softmax (double backward works). Positions count the real tokens of the attention
 /// mask, so left and right padding give the same logits for real tokens. Every parameter is trainable.
 /// </remarks>
-public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM, IHfCheckpointModel, IHiddenStateModel
+public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM, IHfCheckpointModel, IHiddenStateModel, ISelectiveLogitsModel
 {
     private readonly LlamaModel model;
     private readonly Linear? lm_head;
@@ -103,6 +103,17 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
         ModelInputs.Check(inputIds, attentionMask, cache, LayerCount);
         using var scope = NewDisposeScope();
         var h = model.Forward(inputIds, attentionMask, cache);
+        var logits = lm_head is not null ? lm_head.call(h) : h.matmul(model.EmbeddingWeight.t());
+        return logits.MoveToOuterDisposeScope();
+    }
+
+    /// <inheritdoc />
+    public Tensor ForwardAt(Tensor inputIds, Tensor attentionMask, Tensor positions)
+    {
+        ModelInputs.Check(inputIds, attentionMask, null, LayerCount);
+        using var scope = NewDisposeScope();
+        var h = model.Forward(inputIds, attentionMask, null);
+        h = h.reshape(-1, h.shape[^1]).index_select(0, positions);
         var logits = lm_head is not null ? lm_head.call(h) : h.matmul(model.EmbeddingWeight.t());
         return logits.MoveToOuterDisposeScope();
     }

@@ -17,7 +17,7 @@ namespace U2A.Core.Models.Lora;
 /// base model's outputs (unless the adapters are merged). When the base model is an <see cref="ICachedCausalLM"/>
 /// (<see cref="SupportsKvCache"/>), the cached forward works with the adapters engaged, so generation needs no merge.</para>
 /// </remarks>
-public sealed class LoraModel : ICachedCausalLM
+public sealed class LoraModel : ICachedCausalLM, ISelectiveLogitsModel
 {
     private readonly ICausalLM _base;
     private readonly nn.Module _module;
@@ -145,6 +145,24 @@ public sealed class LoraModel : ICachedCausalLM
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_enabled || IsMerged) return _base.Forward(inputIds, attentionMask);
         return Run(() => _base.Forward(inputIds, attentionMask), canRerun: true);
+    }
+
+    /// <summary>
+    /// Logits of the adapted model at the flat positions <paramref name="positions"/> (see <see cref="ISelectiveLogitsModel"/>):
+    /// the base model's <see cref="ISelectiveLogitsModel.ForwardAt"/> with the adapters engaged when the base model has
+    /// one, else rows of <see cref="Forward(Tensor, Tensor)"/>.
+    /// </summary>
+    public Tensor ForwardAt(Tensor inputIds, Tensor attentionMask, Tensor positions)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_base is not ISelectiveLogitsModel selective)
+        {
+            using var scope = NewDisposeScope();
+            var logits = Forward(inputIds, attentionMask);
+            return logits.reshape(-1, logits.shape[^1]).index_select(0, positions).MoveToOuterDisposeScope();
+        }
+        if (!_enabled || IsMerged) return selective.ForwardAt(inputIds, attentionMask, positions);
+        return Run(() => selective.ForwardAt(inputIds, attentionMask, positions), canRerun: true);
     }
 
     /// <summary>True when the base model implements <see cref="ICachedCausalLM"/>, so that <see cref="LayerCount"/> and
