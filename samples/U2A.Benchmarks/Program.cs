@@ -23,8 +23,11 @@ using static TorchSharp.torch;
 //        [--no-scoring] [--train-vocab V] [--train-layers L] [--train-width D] [--train-seq T] [--train-batch B]
 //        [--overhead] (also measure the share of scoring and selection in one U2A+GA run of the evidence benchmark, default pool and
 //        --overhead-n N candidates, default 1024; with --quick on SafetyBenchmarkSettings.Quick; OverheadBench.cs)
+//        [--padding] (padding waste of FD scoring on the committed HH-RLHF sample, PaddingBench.cs)
+//        [--memory] (live tensors and RSS over 1,000 inner steps, peak RSS of scoring, MemoryBench.cs)
 // Tokenizer throughput instead: dotnet run --project samples/U2A.Benchmarks -c Release -- --tokenizer-only (see TokenizerBench.cs)
 if (args.Contains("--tokenizer-only")) return TokenizerBench.Run(args);
+if (args.Contains(MemoryBench.ChildFlag)) return MemoryBench.Child(args); // one measurement of --memory, in a fresh process
 var options = BenchOptions.Parse(args);
 var device = CPU;
 var total = Stopwatch.StartNew();
@@ -68,13 +71,15 @@ if (!options.NoScoring)
 }
 TrainStepResult? trainStep = options.TrainStep ? TrainStepBench.Run(options, device, ceilings) : null;
 OverheadResult? overhead = options.Overhead ? OverheadBench.Run(options) : null;
+double? paddingWaste = options.Padding ? PaddingBench.Run(options, device) : null;
+MemoryResult? memory = options.Memory ? MemoryBench.Run(options, device) : null;
 
 double ceilingAfter = Machine.MatmulGflops(device);
 Console.WriteLine($"Compute ceiling again at the end: {ceilingAfter:F1} GFLOP/s (start {ceilingBefore:F1}); total wall time {total.Elapsed.TotalSeconds:F0} s");
 if (options.Out is not null)
 {
     if (ceilings.Count == 0) ceilings.AddRange(new[] { ceilingBefore, ceilingAfter });
-    string path = Summary.Write(options.Out, scoring, trainStep, overhead, ceilings);
+    string path = Summary.Write(options.Out, scoring, trainStep, overhead, ceilings, paddingWaste, memory);
     Console.WriteLine($"Summary written to {path}");
 }
 return 0;
@@ -99,6 +104,11 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
 
     /// <summary>The larger pool of the overhead benchmark.</summary>
     public int OverheadN { get; init; } = 1024;
+    /// <summary>Whether to measure the padding waste of scoring on the HH-RLHF sample (PaddingBench).</summary>
+    public bool Padding { get; init; }
+
+    /// <summary>Whether to measure memory: inner steps and scoring peaks (MemoryBench).</summary>
+    public bool Memory { get; init; }
 
     /// <summary>Shape of the training-step model and batch (issue 12: 6 layers, width 512, sequence 128, batch 8; GPT-2's vocabulary).</summary>
     public int TrainVocab { get; init; } = 50257;
@@ -134,12 +144,14 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
                 "--no-scoring" => o with { NoScoring = true },
                 "--overhead" => o with { Overhead = true },
                 "--overhead-n" => o with { OverheadN = int.Parse(Next()) },
+                "--padding" => o with { Padding = true },
+                "--memory" => o with { Memory = true },
                 "--train-vocab" => o with { TrainVocab = int.Parse(Next()) },
                 "--train-layers" => o with { TrainLayers = int.Parse(Next()) },
                 "--train-width" => o with { TrainWidth = int.Parse(Next()) },
                 "--train-seq" => o with { TrainSeq = int.Parse(Next()) },
                 "--train-batch" => o with { TrainBatch = int.Parse(Next()) },
-                _ => throw new ArgumentException($"unknown argument '{args[i]}'; known: --quick --n --pairs --reps --seed --vocab --out --train-step --no-scoring --overhead --overhead-n " +
+                _ => throw new ArgumentException($"unknown argument '{args[i]}'; known: --quick --n --pairs --reps --seed --vocab --out --train-step --no-scoring --overhead --overhead-n --padding --memory " +
                     "--train-vocab --train-layers --train-width --train-seq --train-batch"),
             };
         }
@@ -152,8 +164,8 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
             throw new ArgumentException($"--out {o.Out} is a file; it must be a folder (created if missing).");
         if (o.OverheadN < 4)
             throw new ArgumentException($"--overhead-n {o.OverheadN}: the larger pool needs at least 4 candidates.");
-        if (o.NoScoring && !o.TrainStep && !o.Overhead)
-            throw new ArgumentException("--no-scoring leaves nothing to run without --train-step or --overhead.");
+        if (o.NoScoring && !o.TrainStep && !o.Overhead && !o.Padding && !o.Memory)
+            throw new ArgumentException("--no-scoring leaves nothing to run without --train-step, --overhead, --padding or --memory.");
         return o;
     }
 }
@@ -404,7 +416,7 @@ internal sealed record ScoringEntry(int N, string Setting, double LoopSeconds, d
 internal static class Summary
 {
     public static string Write(string folder, IReadOnlyList<ScoringEntry> scoring, TrainStepResult? trainStep, OverheadResult? overhead,
-        IReadOnlyList<double> ceilings)
+        IReadOnlyList<double> ceilings, double? paddingWaste, MemoryResult? memory)
     {
         if (File.Exists(folder)) throw new ArgumentException($"--out {folder} is a file; it must be a folder (created if missing).");
         Directory.CreateDirectory(folder);
@@ -427,7 +439,8 @@ internal static class Summary
                 ["spearman_fd"] = Number(e.SpearmanFd),
                 ["fd_ceiling_share"] = Number(e.FdCeilingShare),
             }).ToArray()),
-            ["padding_waste_hh_rlhf"] = null,
+            // A fraction (0.05 = 5%), of the finite-difference scorer's forwards on the HH-RLHF sample (PaddingBench).
+            ["padding_waste_hh_rlhf"] = paddingWaste is { } waste ? Number(waste) : null,
             ["train_step"] = trainStep is null ? null : new JsonObject
             {
                 ["params"] = trainStep.Parameters,
@@ -446,10 +459,10 @@ internal static class Summary
             [$"u2a_overhead_share_n{overhead?.LargePool ?? 1024}"] = overhead is null ? null : Number(overhead.LargeShare),
             ["memory"] = new JsonObject
             {
-                ["live_tensor_growth"] = null,
-                ["rss_growth_ratio"] = null,
-                ["scoring_rss_ratio_1024_vs_64"] = null,
-                ["exact_vs_loop_peak_ratio"] = null,
+                ["live_tensor_growth"] = memory?.LiveTensorGrowth,
+                ["rss_growth_ratio"] = memory is null ? null : Number(memory.RssGrowthRatio),
+                ["scoring_rss_ratio_1024_vs_64"] = memory is null ? null : Number(memory.ScoringRssRatio1024Vs64),
+                ["exact_vs_loop_peak_ratio"] = memory is null ? null : Number(memory.ExactVsLoopPeakRatio),
             },
         };
         string path = Path.Combine(folder, "summary.json");
