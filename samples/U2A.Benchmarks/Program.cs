@@ -18,7 +18,7 @@ using static TorchSharp.torch;
 // code) against the batched paths of InfluenceScorer (double-VJP and central finite differences), on a small random GPT-2,
 // with all weights trainable and with LoRA adapters only. Prints figures; it is not a test and asserts nothing.
 // CPU only: the repository's applications get the CPU libtorch backend.
-// Usage: dotnet run --project samples/U2A.Benchmarks -c Release [-- --quick] [--n N] [--pairs P] [--reps R] [--seed S] [--vocab V]
+// Usage: dotnet run --project samples/U2A.Benchmarks -c Release [-- --quick] [--n N or N1,N2,...] [--pairs P] [--reps R] [--seed S] [--vocab V]
 //        [--out DIR] (also write DIR/summary.json) [--train-step] (also time training and unlearning steps, TrainStepBench.cs)
 //        [--no-scoring] [--train-vocab V] [--train-layers L] [--train-width D] [--train-seq T] [--train-batch B]
 //        [--overhead] (also measure the share of scoring and selection in one U2A+GA run of the evidence benchmark, default pool and
@@ -39,7 +39,7 @@ Console.WriteLine($"Compute ceiling: 1024^3 float32 matmul {ceilingBefore:F1} GF
 
 var config = new Gpt2Config(VocabSize: options.Vocab, NEmbd: 256, NLayer: 4, NHead: 4, NPositions: 64);
 Console.WriteLine($"Model: random GPT-2 (seed {options.Seed}), {config.NLayer} layers, n_embd {config.NEmbd}, {config.NHead} heads, vocab {config.VocabSize}, float32, eval mode");
-Console.WriteLine($"Data: N = {options.N} candidate negatives and {options.Pairs} preference pairs of random tokens, prompt {BenchData.PromptLength.Min}-{BenchData.PromptLength.Max} + " +
+Console.WriteLine($"Data: N = {string.Join(" and ", options.Ns)} candidate negatives and {options.Pairs} preference pairs of random tokens, prompt {BenchData.PromptLength.Min}-{BenchData.PromptLength.Max} + " +
     $"response {BenchData.ResponseLength.Min}-{BenchData.ResponseLength.Max} tokens, right-padded; inner: GradAscent; J: DPO (beta 0.3) with cached reference log-probs; v: IdentityEstimator (gamma 1)");
 Console.WriteLine($"Timing: every method scores all N once as warm-up, then {options.Reps} rounds that run every method once each (interleaved, so drift of the shared machine hits all alike); median of the rounds (ex/s, speed-up and cost use the median; best = fastest round).");
 Console.WriteLine("rel.diff = max_i |s_i - loop_i| / max_i |loop_i|;  cost = time per example x ceiling / FLOPs of one example's forward (forward passes at peak per scored example).");
@@ -47,7 +47,9 @@ Console.WriteLine("rel.diff = max_i |s_i - loop_i| / max_i |loop_i|;  cost = tim
 using var model = new Gpt2LM(config, device, ScalarType.Float32, seed: options.Seed);
 model.SetTraining(false);
 double forwardFlops = BenchData.ForwardFlops(config, options);
-Console.WriteLine($"One forward of one example: {forwardFlops / 1e6:F0} MFLOP (mean {BenchData.MeanLength:F0} real tokens)");
+Console.WriteLine($"One forward of one example: {forwardFlops / 1e6:F0} MFLOP (body over the mean {BenchData.MeanLength:F0} real tokens, output head over the " +
+    $"{BenchData.MeanResponseLength:F0} positions that predict response tokens, the only ones the losses need and the library computes; " +
+    $"{BenchData.ForwardFlops(config, options, headEverywhere: true) / 1e6:F0} MFLOP with the head at every token)");
 
 var methods = new (string Name, InfluenceScorer Scorer)[]
 {
@@ -63,11 +65,15 @@ var ceilings = new List<double>(); // the per-round ceilings of every part (summ
 if (!options.NoScoring)
 {
     long liveAtStart = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-    scoring.Add(Bench.RunSetting("all weights trainable", "full", model, model, methods, options, device, forwardFlops, ceilings));
-    using (var lora = new LoraModel(model, new LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 8, Alpha = 16, Seed = options.Seed }))
-        scoring.Add(Bench.RunSetting("LoRA r8 on c_attn, adapters only", "lora", lora, model, methods, options, device, forwardFlops, ceilings));
+    foreach (int n in options.Ns)
+    {
+        var atN = options with { N = n };
+        scoring.Add(Bench.RunSetting($"N = {n}, all weights trainable", "full", model, model, methods, atN, device, forwardFlops, ceilings));
+        using (var lora = new LoraModel(model, new LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 8, Alpha = 16, Seed = options.Seed }))
+            scoring.Add(Bench.RunSetting($"N = {n}, LoRA r8 on c_attn, adapters only", "lora", lora, model, methods, atN, device, forwardFlops, ceilings));
+    }
     Console.WriteLine();
-    Console.WriteLine($"Live tensors (leak check): {liveAtStart} before the two settings, {DisposeScopeManager.Statistics.ThreadTotalLiveCount} after");
+    Console.WriteLine($"Live tensors (leak check): {liveAtStart} before the scoring settings, {DisposeScopeManager.Statistics.ThreadTotalLiveCount} after");
 }
 TrainStepResult? trainStep = options.TrainStep ? TrainStepBench.Run(options, device, ceilings) : null;
 OverheadResult? overhead = options.Overhead ? OverheadBench.Run(options) : null;
@@ -125,6 +131,15 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
     /// <summary>Rows of the training-step batch.</summary>
     public int TrainBatch { get; init; } = 8;
 
+    /// <summary>Every N the scoring settings run at (--n 256,1024: both, one after the other, in this process).</summary>
+    public int[] Ns { get; init; } = new[] { 64 };
+
+    private static BenchOptions ParseN(BenchOptions o, string value)
+    {
+        var ns = value.Split(',').Select(x => int.TryParse(x, out int n) && n >= 1 ? n : throw new ArgumentException($"--n {value}: every N must be a whole number of at least 1.")).ToArray();
+        return o with { N = ns[0], Ns = ns };
+    }
+
     public static BenchOptions Parse(string[] args)
     {
         var o = new BenchOptions(N: 64, Pairs: 16, Reps: 3, Seed: 0, Vocab: 2048);
@@ -133,8 +148,8 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
             o = args[i] switch
             {
-                "--quick" => o with { N = 16, Pairs = 8, Reps = 3, Quick = true },
-                "--n" => o with { N = int.Parse(Next()) },
+                "--quick" => o with { N = 16, Ns = new[] { 16 }, Pairs = 8, Reps = 3, Quick = true },
+                "--n" => ParseN(o, Next()),
                 "--pairs" => o with { Pairs = int.Parse(Next()) },
                 "--reps" => o with { Reps = int.Parse(Next()) },
                 "--seed" => o with { Seed = int.Parse(Next()) },
@@ -325,6 +340,7 @@ internal static class BenchData
 {
     public static readonly (int Min, int Max) PromptLength = (12, 20), ResponseLength = (12, 20);
     public static double MeanLength => (PromptLength.Min + PromptLength.Max + ResponseLength.Min + ResponseLength.Max) / 2.0;
+    public static double MeanResponseLength => (ResponseLength.Min + ResponseLength.Max) / 2.0;
 
     public static TokenBatch Negatives(BenchOptions o, Device device)
     {
@@ -342,11 +358,12 @@ internal static class BenchData
     }
 
     /// <summary>FLOPs of one forward pass of a sequence of the mean length: weight matmuls (4 d^2 attention + 8 d^2 MLP per
-    /// layer and token, the tied output head V d per token) at 2 FLOPs per multiply-add, plus the T x T attention products.</summary>
-    public static double ForwardFlops(Gpt2Config c, BenchOptions o)
+    /// layer and token; the tied output head V d per position that predicts a response token, which is where the library
+    /// runs it, or per token with <paramref name="headEverywhere"/>) at 2 FLOPs per multiply-add, plus the T x T attention products.</summary>
+    public static double ForwardFlops(Gpt2Config c, BenchOptions o, bool headEverywhere = false)
     {
-        double t = MeanLength, d = c.NEmbd;
-        return 2 * t * (c.NLayer * 12 * d * d + (double)o.Vocab * d) + c.NLayer * 4 * t * t * d;
+        double t = MeanLength, d = c.NEmbd, head = headEverywhere ? MeanLength : MeanResponseLength;
+        return 2 * t * c.NLayer * 12 * d * d + 2 * head * (double)o.Vocab * d + c.NLayer * 4 * t * t * d;
     }
 
     private static long[] Tokens(Random rng, (int Min, int Max) length, int vocab) =>
