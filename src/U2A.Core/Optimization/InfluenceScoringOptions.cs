@@ -19,6 +19,10 @@ public sealed record InfluenceScoringOptions
     /// <summary>Parameter-space step length for <see cref="ScoringMethod.FiniteDifference"/>. At least 1e-8.</summary>
     public double FiniteDifferenceStep { get; init; } = 1e-2;
 
+    /// <summary>Cut scoring chunks from the candidates sorted by length, longest first (default true), so that each batched pass
+    /// holds little padding; the scores do not depend on it beyond rounding. With a memory budget the probed example is then the longest.</summary>
+    public bool LengthBucketing { get; init; } = true;
+
     /// <summary>Examples of the current weighting used to form the inner objective for Hessian-vector products. At least 1.</summary>
     public int HessianBatchSize { get; init; } = 32;
 
@@ -35,6 +39,6 @@ public sealed record InfluenceScoringOptions
     }
 
     internal InfluenceScorer CreateScorer(Microsoft.Extensions.Logging.ILogger? logger = null) => MemoryBudgetBytes is { } budget
-        ? InfluenceScorer.WithMemoryBudget(Method, budget, ChunkSize, FiniteDifferenceStep, logger)
-        : new(Method, ChunkSize, FiniteDifferenceStep);
+        ? InfluenceScorer.WithMemoryBudget(Method, budget, ChunkSize, FiniteDifferenceStep, logger, LengthBucketing)
+        : new(Method, ChunkSize, FiniteDifferenceStep, LengthBucketing);
 }

@@ -3,6 +3,7 @@ using U2A.Core.Influence;
 using U2A.Core.Models;
 using U2A.Core.Models.Gpt2;
 using U2A.Core.Models.Lora;
+using U2A.Core.Optimization;
 using U2A.Core.Tests.Shared;
 using U2A.Core.Unlearning;
 using static TorchSharp.torch;
@@ -150,5 +151,13 @@ public sealed class InfluenceScorerBucketingTests
         e = Assert.Throws<ArgumentException>(() => new BilevelProblem(model.TrainableParameters, () => zeros(1), () => zeros(1), _ => zeros(1), 2) { ExampleLengths = new long[] { 1, -2 } });
         Assert.Contains("ExampleLengths[1] = -2", e.Message);
         Assert.Equal(Lengths.Select(l => (long)l), pool.Tokens.SpanLengths);
+    }
+
+    [Fact]
+    public void The_scoring_options_pass_length_bucketing_to_the_scorer()
+    {
+        Assert.True(new InfluenceScoringOptions().CreateScorer().LengthBucketing);
+        Assert.False(new InfluenceScoringOptions { LengthBucketing = false }.CreateScorer().LengthBucketing);
+        Assert.False(new InfluenceScoringOptions { LengthBucketing = false, MemoryBudgetBytes = null }.CreateScorer().LengthBucketing);
     }
 }
