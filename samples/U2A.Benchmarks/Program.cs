@@ -28,7 +28,16 @@ using static TorchSharp.torch;
 // Tokenizer throughput instead: dotnet run --project samples/U2A.Benchmarks -c Release -- --tokenizer-only (see TokenizerBench.cs)
 if (args.Contains("--tokenizer-only")) return TokenizerBench.Run(args);
 if (args.Contains(MemoryBench.ChildFlag)) return MemoryBench.Child(args); // one measurement of --memory, in a fresh process
-var options = BenchOptions.Parse(args);
+BenchOptions options;
+try
+{
+    options = BenchOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
 var device = CPU;
 var total = Stopwatch.StartNew();
 
@@ -38,18 +47,22 @@ double ceilingBefore = Machine.MatmulGflops(device);
 Console.WriteLine($"Compute ceiling: 1024^3 float32 matmul {ceilingBefore:F1} GFLOP/s (median of 10)");
 
 var config = new Gpt2Config(VocabSize: options.Vocab, NEmbd: 256, NLayer: 4, NHead: 4, NPositions: 64);
-Console.WriteLine($"Model: random GPT-2 (seed {options.Seed}), {config.NLayer} layers, n_embd {config.NEmbd}, {config.NHead} heads, vocab {config.VocabSize}, float32, eval mode");
-Console.WriteLine($"Data: N = {string.Join(" and ", options.Ns)} candidate negatives and {options.Pairs} preference pairs of random tokens, prompt {BenchData.PromptLength.Min}-{BenchData.PromptLength.Max} + " +
-    $"response {BenchData.ResponseLength.Min}-{BenchData.ResponseLength.Max} tokens, right-padded; inner: GradAscent; J: DPO (beta 0.3) with cached reference log-probs; v: IdentityEstimator (gamma 1)");
-Console.WriteLine($"Timing: every method scores all N once as warm-up, then {options.Reps} rounds that run every method once each (interleaved, so drift of the shared machine hits all alike); median of the rounds (ex/s, speed-up and cost use the median; best = fastest round).");
-Console.WriteLine("rel.diff = max_i |s_i - loop_i| / max_i |loop_i|;  cost = time per example x ceiling / FLOPs of one example's forward (forward passes at peak per scored example).");
+if (!options.NoScoring)
+{
+    Console.WriteLine($"Model: random GPT-2 (seed {options.Seed}), {config.NLayer} layers, n_embd {config.NEmbd}, {config.NHead} heads, vocab {config.VocabSize}, float32, eval mode");
+    Console.WriteLine($"Data: N = {string.Join(" and ", options.Ns)} candidate negatives and {options.Pairs} preference pairs of random tokens, prompt {BenchData.PromptLength.Min}-{BenchData.PromptLength.Max} + " +
+        $"response {BenchData.ResponseLength.Min}-{BenchData.ResponseLength.Max} tokens, right-padded; inner: GradAscent; J: DPO (beta 0.3) with cached reference log-probs; v: IdentityEstimator (gamma 1)");
+    Console.WriteLine($"Timing: every method scores all N once as warm-up, then {options.Reps} rounds that run every method once each (interleaved, so drift of the shared machine hits all alike); median of the rounds (ex/s, speed-up and cost use the median; best = fastest round).");
+    Console.WriteLine("rel.diff = max_i |s_i - loop_i| / max_i |loop_i|;  cost = time per example x ceiling / FLOPs of one example's forward (forward passes at peak per scored example).");
+}
 
 using var model = new Gpt2LM(config, device, ScalarType.Float32, seed: options.Seed);
 model.SetTraining(false);
 double forwardFlops = BenchData.ForwardFlops(config, options);
-Console.WriteLine($"One forward of one example: {forwardFlops / 1e6:F0} MFLOP (body over the mean {BenchData.MeanLength:F0} real tokens, output head over the " +
-    $"{BenchData.MeanResponseLength:F0} positions that predict response tokens, the only ones the losses need and the library computes; " +
-    $"{BenchData.ForwardFlops(config, options, headEverywhere: true) / 1e6:F0} MFLOP with the head at every token)");
+if (!options.NoScoring)
+    Console.WriteLine($"One forward of one example: {forwardFlops / 1e6:F0} MFLOP (body over the mean {BenchData.MeanLength:F0} real tokens, output head over the " +
+        $"{BenchData.MeanResponseLength:F0} positions that predict response tokens, the only ones the losses need and the library computes; " +
+        $"{BenchData.ForwardFlops(config, options, headEverywhere: true) / 1e6:F0} MFLOP with the head at every token)");
 
 var methods = new (string Name, InfluenceScorer Scorer)[]
 {
@@ -146,26 +159,31 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
         for (int i = 0; i < args.Length; i++)
         {
             string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int Int()
+            {
+                string flag = args[i], value = Next();
+                return int.TryParse(value, out int n) ? n : throw new ArgumentException($"{flag} {value}: not a whole number.");
+            }
             o = args[i] switch
             {
                 "--quick" => o with { N = 16, Ns = new[] { 16 }, Pairs = 8, Reps = 3, Quick = true },
                 "--n" => ParseN(o, Next()),
-                "--pairs" => o with { Pairs = int.Parse(Next()) },
-                "--reps" => o with { Reps = int.Parse(Next()) },
-                "--seed" => o with { Seed = int.Parse(Next()) },
-                "--vocab" => o with { Vocab = int.Parse(Next()) },
+                "--pairs" => o with { Pairs = Int() },
+                "--reps" => o with { Reps = Int() },
+                "--seed" => o with { Seed = Int() },
+                "--vocab" => o with { Vocab = Int() },
                 "--out" => o with { Out = Next() },
                 "--train-step" => o with { TrainStep = true },
                 "--no-scoring" => o with { NoScoring = true },
                 "--overhead" => o with { Overhead = true },
-                "--overhead-n" => o with { OverheadN = int.Parse(Next()) },
+                "--overhead-n" => o with { OverheadN = Int() },
                 "--padding" => o with { Padding = true },
                 "--memory" => o with { Memory = true },
-                "--train-vocab" => o with { TrainVocab = int.Parse(Next()) },
-                "--train-layers" => o with { TrainLayers = int.Parse(Next()) },
-                "--train-width" => o with { TrainWidth = int.Parse(Next()) },
-                "--train-seq" => o with { TrainSeq = int.Parse(Next()) },
-                "--train-batch" => o with { TrainBatch = int.Parse(Next()) },
+                "--train-vocab" => o with { TrainVocab = Int() },
+                "--train-layers" => o with { TrainLayers = Int() },
+                "--train-width" => o with { TrainWidth = Int() },
+                "--train-seq" => o with { TrainSeq = Int() },
+                "--train-batch" => o with { TrainBatch = Int() },
                 _ => throw new ArgumentException($"unknown argument '{args[i]}'; known: --quick --n --pairs --reps --seed --vocab --out --train-step --no-scoring --overhead --overhead-n --padding --memory " +
                     "--train-vocab --train-layers --train-width --train-seq --train-batch"),
             };
@@ -175,8 +193,18 @@ internal sealed record BenchOptions(int N, int Pairs, int Reps, int Seed, int Vo
         if (o.TrainVocab < 2 || o.TrainLayers < 1 || o.TrainSeq < 2 || o.TrainBatch < 1 || o.TrainWidth < 64 || o.TrainWidth % 64 != 0)
             throw new ArgumentException($"invalid training-step settings: --train-vocab {o.TrainVocab} (at least 2), --train-layers {o.TrainLayers} (at least 1), " +
                 $"--train-width {o.TrainWidth} (a multiple of 64), --train-seq {o.TrainSeq} (at least 2), --train-batch {o.TrainBatch} (at least 1).");
-        if (o.Out is not null && File.Exists(o.Out))
-            throw new ArgumentException($"--out {o.Out} is a file; it must be a folder (created if missing).");
+        if (o.Out is not null)
+        {
+            if (File.Exists(o.Out)) throw new ArgumentException($"--out {o.Out} is a file; it must be a folder (created if missing).");
+            try
+            {
+                Directory.CreateDirectory(o.Out); // now, not after a run of many minutes
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+            {
+                throw new ArgumentException($"--out {o.Out}: cannot create the folder ({e.Message}).");
+            }
+        }
         if (o.OverheadN < 4)
             throw new ArgumentException($"--overhead-n {o.OverheadN}: the larger pool needs at least 4 candidates.");
         if (o.NoScoring && !o.TrainStep && !o.Overhead && !o.Padding && !o.Memory)

@@ -24,7 +24,7 @@ internal static class TrainStepBench
         long parameters = model.parameters().Sum(p => p.numel());
         int b = o.TrainBatch, t = o.TrainSeq;
         Console.WriteLine();
-        Console.WriteLine($"== training steps: random GPT-2, {config.NLayer} layers, n_embd {config.NEmbd}, {config.NHead} heads, vocab {config.VocabSize}, " +
+        Console.WriteLine($"== training steps: random GPT-2, {config.NLayer} layers, n_embd {config.NEmbd}, {config.NHead} head{(config.NHead == 1 ? "" : "s")}, vocab {config.VocabSize}, " +
             $"{parameters:N0} parameters, batch {b} x sequence {t} (random tokens, every position attended) ==");
 
         // One batch of random tokens; every token after the first is a scored (response) position, so the plain step is the

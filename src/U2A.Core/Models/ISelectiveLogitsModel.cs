@@ -13,5 +13,7 @@ public interface ISelectiveLogitsModel : ICausalLM
     /// Logits [M, V] at the flat positions <c>b * T + t</c> listed in <paramref name="positions"/> (int64 [M], on the
     /// model's device) of the batch [B, T]: row m equals <c>Forward(inputIds, attentionMask)[b, t]</c>.
     /// </summary>
+    /// <exception cref="ArgumentException">The positions are not a 1-D int64 or int32 tensor on the ids' device (the
+    /// library's models check this; an index outside 0..B*T-1 is refused by libtorch).</exception>
     Tensor ForwardAt(Tensor inputIds, Tensor attentionMask, Tensor positions);
 }

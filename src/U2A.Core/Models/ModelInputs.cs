@@ -7,6 +7,18 @@ namespace U2A.Core.Models;
 /// <summary>The argument checks every causal LM's forward shares.</summary>
 internal static class ModelInputs
 {
+    /// <summary>Checks the positions of <see cref="ISelectiveLogitsModel.ForwardAt"/>: a 1-D int64 or int32 tensor on the ids'
+    /// device. Their range, 0 to B * T - 1, is not checked here (that would need a device sync): libtorch refuses an index
+    /// out of range with an exception on the CPU.</summary>
+    public static void CheckPositions(Tensor inputIds, Tensor positions)
+    {
+        ArgumentNullException.ThrowIfNull(positions);
+        if (positions.dim() != 1 || positions.dtype is not (ScalarType.Int64 or ScalarType.Int32))
+            throw new ArgumentException($"positions must be a 1-D int64 or int32 tensor of flat indices b * T + t, got {positions.dtype} [{string.Join(", ", positions.shape)}].", nameof(positions));
+        if (positions.device_type != inputIds.device_type || positions.device_index != inputIds.device_index)
+            throw new ArgumentException($"positions are on {positions.device} but inputIds on {inputIds.device}.", nameof(positions));
+    }
+
     /// <summary>
     /// Token ids [B, T] with an attention mask [B, past + T], where past is the cached length, and a cache made for
     /// <paramref name="layers"/> layers.

@@ -91,4 +91,23 @@ public class SelectiveLogitsTests
             }
         }
     }
+
+    [Fact]
+    public void Positions_that_are_not_a_1D_integer_tensor_are_refused_naming_them()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new Gpt2LM(ModelTestKit.TinyGpt2, dtype: ScalarType.Float64, seed: 4);
+        using var lora = new LoraModel(model, new LoraOptions { TargetModules = new[] { "c_attn" }, Rank = 2, Alpha = 4 });
+        using var batch = Batch();
+        foreach (var selective in new ISelectiveLogitsModel[] { model, lora })
+        {
+            var e = Assert.Throws<ArgumentException>(() => selective.ForwardAt(batch.InputIds, batch.AttentionMask, tensor(new[] { 1.0, 2.0 })));
+            Assert.Equal("positions", e.ParamName);
+            e = Assert.Throws<ArgumentException>(() => selective.ForwardAt(batch.InputIds, batch.AttentionMask, tensor(new long[,] { { 1, 2 } })));
+            Assert.Contains("1-D int64 or int32", e.Message);
+            // Out of range: libtorch refuses it with an exception (no abort); the model stays usable.
+            Assert.ThrowsAny<Exception>(() => selective.ForwardAt(batch.InputIds, batch.AttentionMask, tensor(new long[] { 27 })));
+            Assert.Equal(new long[] { 2, 50 }, selective.ForwardAt(batch.InputIds, batch.AttentionMask, tensor(new long[] { 0, 26 })).shape);
+        }
+    }
 }

@@ -103,6 +103,7 @@ public sealed class Gpt2LM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM,
     public Tensor ForwardAt(Tensor inputIds, Tensor attentionMask, Tensor positions)
     {
         ModelInputs.Check(inputIds, attentionMask, null, LayerCount);
+        ModelInputs.CheckPositions(inputIds, positions);
         using var scope = NewDisposeScope();
         var hidden = transformer.Forward(inputIds, attentionMask, null, Config);
         return transformer.Logits(hidden.reshape(-1, hidden.shape[^1]).index_select(0, positions)).MoveToOuterDisposeScope();

@@ -111,6 +111,7 @@ public sealed class LlamaLM : nn.Module<Tensor, Tensor, Tensor>, ICachedCausalLM
     public Tensor ForwardAt(Tensor inputIds, Tensor attentionMask, Tensor positions)
     {
         ModelInputs.Check(inputIds, attentionMask, null, LayerCount);
+        ModelInputs.CheckPositions(inputIds, positions);
         using var scope = NewDisposeScope();
         var h = model.Forward(inputIds, attentionMask, null);
         h = h.reshape(-1, h.shape[^1]).index_select(0, positions);

@@ -25,6 +25,8 @@ internal sealed class LoraLinear : IDisposable
     private readonly Action _removeHooks;
     private Parameter? _effective;
     private Tensor? _mergeBackup;
+    private Parameter? _slotMerged; // W + scale * B A in the weight slot during a forward-only scope; W itself untouched
+    private bool _slotSuspended; // the base weight is back in the slot for a while (DisableAdapters inside the scope)
     private bool _active, _dropoutActive, _disposed;
     private readonly ulong _dropoutSeed;
     private Generator? _dropoutGenerator;
@@ -85,8 +87,12 @@ internal sealed class LoraLinear : IDisposable
     /// <summary>Dropout probability on the adapter branch's input (training mode, <c>call()</c> path only).</summary>
     public double DropoutProbability { get; }
 
-    /// <summary>True while <c>scale * B A</c> is added into the base weight.</summary>
-    public bool IsMerged => _mergeBackup is not null;
+    /// <summary>True while <c>scale * B A</c> is added into the base weight (<see cref="Merge"/>) or a merged copy stands in
+    /// the layer's weight slot (<see cref="MergeIntoSlot"/>).</summary>
+    public bool IsMerged => _mergeBackup is not null || (_slotMerged is not null && !_slotSuspended);
+
+    /// <summary>True while a merged copy stands in the layer's weight slot (a forward-only scope).</summary>
+    internal bool IsSlotMerged => _slotMerged is not null;
 
     /// <summary>How many times the <c>call()</c> hooks applied the adapter since the last <see cref="LoraModel.Forward(Tensor, Tensor)"/> began.</summary>
     internal int HookApplications { get; private set; }
@@ -203,6 +209,48 @@ internal sealed class LoraLinear : IDisposable
         _baseWeight.add_(delta);
     }
 
+    /// <summary>
+    /// Puts a new tensor <c>W + scale * B A</c> (no graph) into the layer's weight slot, leaving the base weight W itself
+    /// untouched: no in-place write, so the version counter autograd checks for W in graphs built earlier stays as it was.
+    /// </summary>
+    internal void MergeIntoSlot()
+    {
+        if (_slotMerged is not null || _mergeBackup is not null) return;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var merged = _baseWeight.add(DeltaWeight());
+        _slotMerged = new Parameter(merged, requires_grad: false);
+        _slotMerged.DetachFromDisposeScope();
+        WeightSlot.SetValue(Base, _slotMerged);
+    }
+
+    /// <summary>Puts the base weight back into the slot while keeping the merged copy (a <c>DisableAdapters</c> inside a
+    /// forward-only scope); <see cref="ResumeSlot"/> puts the same copy back.</summary>
+    internal void SuspendSlot()
+    {
+        if (_slotMerged is null) return;
+        WeightSlot.SetValue(Base, _baseWeight);
+        _slotSuspended = true;
+    }
+
+    /// <summary>Puts the merged copy made by <see cref="MergeIntoSlot"/> back into the slot.</summary>
+    internal void ResumeSlot()
+    {
+        if (_slotMerged is null || _disposed) return;
+        WeightSlot.SetValue(Base, _slotMerged);
+        _slotSuspended = false;
+    }
+
+    /// <summary>Puts the base weight back into the slot and frees the merged copy.</summary>
+    internal void UnmergeSlot()
+    {
+        if (_slotMerged is null) return;
+        WeightSlot.SetValue(Base, _baseWeight);
+        _slotMerged.Dispose();
+        _slotMerged = null;
+        _slotSuspended = false;
+    }
+
     /// <summary>Restores the base weight bit for bit as it was before <see cref="Merge"/>.</summary>
     internal void Unmerge()
     {
@@ -220,6 +268,7 @@ internal sealed class LoraLinear : IDisposable
         _disposed = true;
         _dropoutGenerator?.Dispose();
         if (_active) Release();
+        UnmergeSlot();
         Unmerge();
         _removeHooks();
         A.Dispose();

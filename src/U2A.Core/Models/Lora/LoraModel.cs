@@ -155,6 +155,7 @@ public sealed class LoraModel : ICachedCausalLM, ISelectiveLogitsModel
     public Tensor ForwardAt(Tensor inputIds, Tensor attentionMask, Tensor positions)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ModelInputs.CheckPositions(inputIds, positions);
         if (_base is not ISelectiveLogitsModel selective)
         {
             using var scope = NewDisposeScope();
@@ -227,6 +228,13 @@ public sealed class LoraModel : ICachedCausalLM, ISelectiveLogitsModel
         return Run(baseForward, canRerun: false);
     }
 
+    private void ThrowIfScopeMerged(string operation)
+    {
+        if (_scopeMerged)
+            throw new InvalidOperationException($"Cannot {operation}() inside a ForwardOnly() scope, which holds merged copies of the adapted weights " +
+                "until it is disposed; dispose the scope first.");
+    }
+
     private void ThrowIfDirect(IEnumerable<LoraLinear> direct)
     {
         var list = direct.ToList();
@@ -250,14 +258,14 @@ public sealed class LoraModel : ICachedCausalLM, ISelectiveLogitsModel
         bool previous = _enabled;
         if (IsMerged)
         {
-            // Merged by a ForwardOnly() scope (a reference pass inside an evaluation, say): unmerge exactly while disabled,
-            // and merge again (the same bits: A and B cannot change without gradients) when this scope ends.
-            foreach (var a in _adapters) a.Unmerge();
+            // Merged by a ForwardOnly() scope (a reference pass inside an evaluation, say): the base weights back in the layers
+            // while disabled, and the same merged copies (made when the scope began) back in afterwards.
+            foreach (var a in _adapters) a.SuspendSlot();
             _enabled = false;
             return new Scope(() =>
             {
                 _enabled = previous;
-                if (_scopeMerged && !IsMerged) foreach (var a in _adapters) a.Merge();
+                if (_scopeMerged) foreach (var a in _adapters) a.ResumeSlot();
             });
         }
         _enabled = false;
@@ -268,6 +276,7 @@ public sealed class LoraModel : ICachedCausalLM, ISelectiveLogitsModel
     public void Merge()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfScopeMerged(nameof(Merge));
         if (!_enabled) throw new InvalidOperationException("Cannot merge inside a DisableAdapters() scope.");
         foreach (var a in _adapters) a.Merge();
     }
@@ -276,21 +285,25 @@ public sealed class LoraModel : ICachedCausalLM, ISelectiveLogitsModel
     public void Unmerge()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfScopeMerged(nameof(Unmerge));
         foreach (var a in _adapters) a.Unmerge();
     }
 
     /// <summary>
     /// A scope for forward-only passes (scoring by finite differences, evaluation, generation): gradient recording is off,
-    /// and the adapters are merged into the base weights once for the whole scope, so every forward inside it runs the
-    /// plain base layers instead of the two-branch adapter hooks. Disposing the scope restores the base weights bit for
-    /// bit (from a copy, as <see cref="Unmerge"/> does) and the previous gradient mode.
+    /// and each adapted layer runs on a merged copy <c>W + scale * B A</c> made once when the scope begins, so every forward
+    /// inside it runs plain layers instead of the two-branch adapter hooks. The base weights themselves are never written
+    /// (the copy stands in the layer's weight slot), so graphs built before the scope can still be differentiated after
+    /// it. Disposing the scope puts the base weights back, frees the copies and restores the previous gradient mode.
     /// </summary>
     /// <remarks>
-    /// The merge reads A and B when the scope begins: a change to them inside the scope (a finite-difference step) takes
-    /// effect in the next scope, so open one scope per set of parameter values. Nothing inside the scope can be
-    /// differentiated with respect to A or B. Where merging would change the outputs or is not possible (inside
-    /// <see cref="DisableAdapters"/>, already merged, or training mode with <see cref="LoraOptions.Dropout"/> above 0,
-    /// where the two-branch form applies dropout) the scope only turns gradient recording off.
+    /// The copies are made from A and B when the scope begins: a change to them inside the scope (a finite-difference
+    /// step) takes effect in the next scope, so open one scope per set of parameter values. Nothing inside the scope can
+    /// be differentiated with respect to A or B, <see cref="Merge"/> and <see cref="Unmerge"/> throw, and
+    /// <see cref="SetTraining"/> does not bring dropout back until the scope ends. Where merging would change the
+    /// outputs or is not possible (inside <see cref="DisableAdapters"/>, already merged, or training mode with
+    /// <see cref="LoraOptions.Dropout"/> above 0, where the two-branch form applies dropout) the scope only turns gradient
+    /// recording off. Nested scopes must be disposed in reverse order, as <c>torch.no_grad()</c> scopes must.
     /// </remarks>
     public IDisposable ForwardOnly()
     {
@@ -299,11 +312,11 @@ public sealed class LoraModel : ICachedCausalLM, ISelectiveLogitsModel
         if (!_enabled || IsMerged || (_module.training && Options.Dropout > 0)) return noGrad;
         try
         {
-            foreach (var a in _adapters) a.Merge();
+            foreach (var a in _adapters) a.MergeIntoSlot();
         }
         catch
         {
-            foreach (var a in _adapters) a.Unmerge();
+            foreach (var a in _adapters) a.UnmergeSlot();
             noGrad.Dispose();
             throw;
         }
@@ -311,7 +324,7 @@ public sealed class LoraModel : ICachedCausalLM, ISelectiveLogitsModel
         return new Scope(() =>
         {
             _scopeMerged = false;
-            try { foreach (var a in _adapters) a.Unmerge(); }
+            try { foreach (var a in _adapters) a.UnmergeSlot(); }
             finally { noGrad.Dispose(); }
         });
     }

@@ -123,4 +123,43 @@ public class LoraForwardOnlyTests
         foreach (var (name, value) in model.state_dict())
             Assert.True(MaxAbsDiff(before[name], value) == 0, $"{name} not restored exactly");
     }
+
+    [Fact]
+    public void A_graph_built_before_the_scope_can_still_be_differentiated_after_it()
+    {
+        // The scope never writes the base weights (a merged copy stands in each layer's weight slot), so the version
+        // counters autograd checks for tensors saved in earlier graphs do not move.
+        using var scope = NewDisposeScope();
+        using var model = Tiny();
+        using var batch = Batch();
+        using var lora = new LoraModel(model, Targets);
+        Randomise(lora);
+        var parameters = lora.TrainableParameters.Cast<Tensor>().ToArray();
+        var loss = lora.Forward(batch.InputIds, batch.AttentionMask).pow(2).mean();
+        var expected = autograd.grad(new[] { loss }, parameters, retain_graph: true);
+        using (lora.ForwardOnly()) lora.Forward(batch.InputIds, batch.AttentionMask);
+        var after = autograd.grad(new[] { loss }, parameters);
+        for (int i = 0; i < parameters.Length; i++) Assert.Equal(0.0, MaxAbsDiff(expected[i], after[i]));
+    }
+
+    [Fact]
+    public void Merge_and_unmerge_inside_the_scope_are_refused_and_the_scope_keeps_its_copies_through_a_disable()
+    {
+        using var scope = NewDisposeScope();
+        using var model = Tiny();
+        using var batch = Batch();
+        using var lora = new LoraModel(model, Targets);
+        Randomise(lora);
+        var adapted = lora.Forward(batch.InputIds, batch.AttentionMask).detach();
+        using (lora.ForwardOnly())
+        {
+            Assert.Contains("inside a ForwardOnly() scope", Assert.Throws<InvalidOperationException>(() => lora.Merge()).Message);
+            Assert.Contains("inside a ForwardOnly() scope", Assert.Throws<InvalidOperationException>(() => lora.Unmerge()).Message);
+            Randomise(lora, seed: 21); // a change of A and B inside the scope takes effect only in the next scope
+            using (lora.DisableAdapters()) { }
+            Assert.True(MaxAbsDiff(adapted, lora.Forward(batch.InputIds, batch.AttentionMask)) <= 1e-12);
+        }
+        Assert.False(lora.IsMerged);
+        Assert.True(MaxAbsDiff(adapted, lora.Forward(batch.InputIds, batch.AttentionMask).detach()) > 1e-3);
+    }
 }
