@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using U2A.Cli.Pipeline;
 using U2A.Core.Alignment;
 using U2A.Core.Models;
+using U2A.Core.Models.Lora;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -47,16 +48,22 @@ public static class EvalCommand
         }
         using var prefs = session.Prefs(pairs);
         var j = new DpoObjective(prefs, new DpoObjectiveOptions(settings.DpoBeta));
-        double objective = -j.Evaluate(session.Model, ctx.Cancellation);
-        double accuracy = j.Accuracy(session.Model, ctx.Cancellation);
+        double objective, accuracy;
         double? forgetNll = null;
         int poolCount = 0;
-        if (settings.PoolFile is not null)
+        // Forward-only, as the optimizer evaluates: no gradients, and a LoRA model's adapters merged once (so J here is the
+        // run's J of the same parameters, to the last bit).
+        using (session.Model is LoraModel lora ? lora.ForwardOnly() : no_grad())
         {
-            var (records, _) = DataFiles.ReadPool(settings.PoolFile, settings.Format);
-            poolCount = records.Count;
-            using var pool = session.Collator.Negatives(records);
-            forgetNll = ForgetNll(session.Model, pool, ctx.Cancellation);
+            objective = -j.Evaluate(session.Model, ctx.Cancellation);
+            accuracy = j.Accuracy(session.Model, ctx.Cancellation);
+            if (settings.PoolFile is not null)
+            {
+                var (records, _) = DataFiles.ReadPool(settings.PoolFile, settings.Format);
+                poolCount = records.Count;
+                using var pool = session.Collator.Negatives(records);
+                forgetNll = ForgetNll(session.Model, pool, ctx.Cancellation);
+            }
         }
         string against = referenceDir ?? (adapter is null ? "the model itself" : "the model without the adapter");
         var rows = new List<(string, string)>
