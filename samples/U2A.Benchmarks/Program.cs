@@ -243,7 +243,7 @@ internal static class Bench
             // As UnlearningProblem.AtWeights sets them: lengths for the scorer's length buckets, and the forward-only scope
             // (a LoRA model's adapters merged once per finite-difference pass).
             ExampleLengths = pool.Tokens.SpanLengths,
-            ForwardOnly = () => model is LoraModel lora ? lora.ForwardOnly() : no_grad(),
+            ForwardOnly = () => ForwardOnlyPasses.Enter(model),
         };
 
         var estimator = new IdentityEstimator();

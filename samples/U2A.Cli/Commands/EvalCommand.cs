@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using U2A.Cli.Pipeline;
 using U2A.Core.Alignment;
 using U2A.Core.Models;
-using U2A.Core.Models.Lora;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -53,7 +52,7 @@ public static class EvalCommand
         int poolCount = 0;
         // Forward-only, as the optimizer evaluates: no gradients, and a LoRA model's adapters merged once (so J here is the
         // run's J of the same parameters, to the last bit).
-        using (session.Model is LoraModel lora ? lora.ForwardOnly() : no_grad())
+        using (ForwardOnlyPasses.Enter(session.Model))
         {
             objective = -j.Evaluate(session.Model, ctx.Cancellation);
             accuracy = j.Accuracy(session.Model, ctx.Cancellation);
